@@ -1,0 +1,12 @@
+export { type BackendPreference, initBackend } from './backend.js';
+export {
+  describeValue,
+  isRemaxError,
+  RemaxError,
+  type RemaxErrorCode,
+  type RemaxErrorDetails,
+} from './errors.js';
+export { Rng, type RngState } from './rng.js';
+export { tf } from './tf.js';
+export type { Policy, RewardModel, TokenBatch } from './types.js';
+export { formatZodIssues, type ParseOptions, parseWith } from './zod.js';

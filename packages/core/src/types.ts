@@ -1,0 +1,27 @@
+import type { tf } from './tf.js';
+
+/**
+ * A batch of token ids with its attention mask, both int32 [B, T].
+ * Prompts are left-padded (mask 0 on pads); positions are
+ * cumsum(attentionMask) - 1 clamped at 0.
+ */
+export interface TokenBatch {
+  inputIds: tf.Tensor2D;
+  attentionMask: tf.Tensor2D;
+}
+
+/** The view of a causal language model that algorithms need (policy and reference). */
+export interface Policy {
+  /** Logits [B, T, V] for every position. */
+  forward(batch: TokenBatch): tf.Tensor3D;
+  /** logprobs[b, t] = log p(ids[b, t+1] | ids[b, ..t]), shape [B, T-1]. */
+  logprobsOf(batch: TokenBatch): tf.Tensor2D;
+  /** Trainable weights keyed by their Hugging Face names. */
+  parameters(): Map<string, tf.Variable>;
+}
+
+/** A scalar reward per sequence (UltraRM and friends). */
+export interface RewardModel {
+  /** Rewards [B] at the last position whose mask is 1. */
+  score(batch: TokenBatch): Promise<Float32Array>;
+}

@@ -5,7 +5,16 @@
 // @remax packages it depends on, standing in for the registry) and run its README's
 // runnable example there against the repository's fixtures.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runnableExample } from './readme-example.mjs';
@@ -22,7 +31,10 @@ const run = (cmd, args, cwd, extra = {}) =>
   execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', ...extra });
 
 const packages = readdirSync(join(root, 'packages'))
-  .map((dir) => ({ dir: join(root, 'packages', dir), pkg: JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8')) }))
+  .map((dir) => ({
+    dir: join(root, 'packages', dir),
+    pkg: JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8')),
+  }))
   .filter(({ pkg }) => !pkg.private);
 const byName = new Map(packages.map((p) => [p.pkg.name, p]));
 const { scope } = readReleaseConfig(root);
@@ -31,7 +43,12 @@ let passed = 0;
 let failed = 0;
 try {
   console.log(`pack-install: building ${packages.length} packages`);
-  run('pnpm', ['turbo', 'run', 'build', ...packages.flatMap((p) => ['--filter', p.pkg.name])], root, { env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } });
+  run(
+    'pnpm',
+    ['turbo', 'run', 'build', ...packages.flatMap((p) => ['--filter', p.pkg.name])],
+    root,
+    { env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } },
+  );
   const tarballOf = new Map();
   for (const { dir, pkg } of packages) {
     const out = run('pnpm', ['pack', '--pack-destination', tarballs], dir).trim().split('\n').pop();
@@ -43,17 +60,36 @@ try {
     try {
       const project = join(work, `use-${name.replace(/[@/]/g, '_')}`);
       mkdirSync(project);
-      writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'user-project', private: true, type: 'module' }));
+      writeFileSync(
+        join(project, 'package.json'),
+        JSON.stringify({ name: 'user-project', private: true, type: 'module' }),
+      );
       symlinkSync(join(root, 'fixtures'), join(project, 'fixtures'));
       const needed = internalClosure(name).map((n) => tarballOf.get(n));
-      const { language, code } = runnableExample(readFileSync(join(dir, 'README.md'), 'utf8'), `${dir}/README.md`);
+      const { language, code } = runnableExample(
+        readFileSync(join(dir, 'README.md'), 'utf8'),
+        `${dir}/README.md`,
+      );
       const scoped = scope === '@remax' ? code : code.replaceAll('@remax/', `${scope}/`);
       const file = join(project, `example.${language === 'ts' ? 'ts' : 'mjs'}`);
       writeFileSync(file, scoped);
-      run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', ...needed, ...(language === 'ts' ? ['tsx'] : [])], project);
+      run(
+        'npm',
+        [
+          'install',
+          '--no-audit',
+          '--no-fund',
+          '--ignore-scripts',
+          ...needed,
+          ...(language === 'ts' ? ['tsx'] : []),
+        ],
+        project,
+      );
       const args = language === 'ts' ? ['--import', 'tsx', file] : [file];
       const output = run('node', args, project, { timeout: 300_000 });
-      console.log(`ok   ${name}: README example ran from an npm install (${output.trim().split('\n').length} lines of output)`);
+      console.log(
+        `ok   ${name}: README example ran from an npm install (${output.trim().split('\n').length} lines of output)`,
+      );
       passed++;
     } catch (e) {
       failed++;

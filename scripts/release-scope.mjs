@@ -9,7 +9,9 @@ import { basename, join } from 'node:path';
 export function readReleaseConfig(root) {
   const config = JSON.parse(readFileSync(join(root, 'release.config.json'), 'utf8'));
   if (typeof config.scope !== 'string' || !/^@[a-z0-9][a-z0-9._-]*$/.test(config.scope)) {
-    throw new Error(`release.config.json: scope must look like "@name" (got ${JSON.stringify(config.scope)})`);
+    throw new Error(
+      `release.config.json: scope must look like "@name" (got ${JSON.stringify(config.scope)})`,
+    );
   }
   return config;
 }

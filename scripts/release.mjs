@@ -18,7 +18,15 @@ for (const dir of readdirSync(join(root, 'packages'))) {
   const pkgDir = join(root, 'packages', dir);
   const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
   if (pkg.private) continue;
-  const tarball = execFileSync('pnpm', ['pack', '--pack-destination', work], { cwd: pkgDir, encoding: 'utf8' }).trim().split('\n').pop();
+  const tarball = execFileSync('pnpm', ['pack', '--pack-destination', work], {
+    cwd: pkgDir,
+    encoding: 'utf8',
+  })
+    .trim()
+    .split('\n')
+    .pop();
   const scoped = applyScope(tarball, scope, work);
-  execFileSync('npm', ['publish', scoped, '--access', 'public', ...(dryRun ? ['--dry-run'] : [])], { stdio: 'inherit' });
+  execFileSync('npm', ['publish', scoped, '--access', 'public', ...(dryRun ? ['--dry-run'] : [])], {
+    stdio: 'inherit',
+  });
 }

@@ -1,3 +1,18 @@
+export type {
+  Algorithm,
+  AlgorithmContext,
+  AlgorithmFactory,
+  AlgorithmState,
+  Experience,
+  GenerateFn,
+  RewardFn,
+  Rollout,
+  RolloutRequest,
+  RolloutSequences,
+  SequenceBatch,
+  StepMetrics,
+  ValueModel,
+} from './algorithm.js';
 export { type BackendPreference, initBackend } from './backend.js';
 export {
   describeValue,

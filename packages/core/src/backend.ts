@@ -1,4 +1,5 @@
 import { RemaxError } from './errors.js';
+import { registerTfjsFixes } from './kernels/index.js';
 import { tf } from './tf.js';
 
 export type BackendPreference = 'auto' | 'wasm' | 'cpu' | 'tensorflow';
@@ -46,6 +47,7 @@ async function tryImport(specifier: string): Promise<boolean> {
 }
 
 async function use(name: string): Promise<string> {
+  registerTfjsFixes();
   const ok = await tf.setBackend(name);
   if (!ok) {
     throw new RemaxError('E_BACKEND', 'backend failed to initialise', { value: name });

@@ -1,0 +1,13 @@
+export {
+  type Checkpoint,
+  openCheckpoint,
+  type ReadOptions,
+  type TensorInfo,
+} from './checkpoint.js';
+export type { DType, TypedArray } from './dtype.js';
+export {
+  bf16BitsToFloat32,
+  f16BitsToFloat32,
+  float32ToBf16Bits,
+  float32ToF16Bits,
+} from './halfFloat.js';

@@ -1,0 +1,17 @@
+export { type KLEstimator, klEstimate, sampledKL } from './kl.js';
+export { AdaptiveKLController, FixedKLController, type KLController } from './klController.js';
+export {
+  countResponseTokens,
+  policyGradientLoss,
+  type RemaxLossInputs,
+  type RemaxLossOptions,
+  type RemaxLossStats,
+  remaxLoss,
+} from './loss.js';
+export {
+  type GreedyBaseline,
+  greedyBaseline,
+  type RemaxReturnsInput,
+  remaxReturns,
+} from './returns.js';
+export { type KLPenalty, type SequenceScores, scoreSequences } from './scoring.js';

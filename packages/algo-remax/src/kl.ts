@@ -1,0 +1,36 @@
+// Per-token KL penalties. `sampled` estimators use only the log-probabilities
+// of the sampled token (Schulman, "Approximating KL divergence", 2020):
+//   k1 = log p - log q                 (unbiased, can be negative; liziniu/ReMax 'sampled')
+//   k2 = (log p - log q)^2 / 2         (biased, low variance, >= 0)
+//   k3 = (q/p - 1) - log(q/p)          (unbiased, >= 0)
+// `full_step` is the full-vocabulary KL(p || q) at each position, computed on
+// logits by `fullKL` from @remax/core and passed in as a [B, T-1] array.
+
+/** Which sampled-token estimator of KL(p || q) to use. */
+export type KLEstimator = 'k1' | 'k2' | 'k3';
+
+/** One token's KL estimate from the policy and reference log-probabilities of the sampled token. */
+export function klEstimate(logprob: number, refLogprob: number, estimator: KLEstimator): number {
+  const logRatio = logprob - refLogprob; // log p/q
+  switch (estimator) {
+    case 'k1':
+      return logRatio;
+    case 'k2':
+      return 0.5 * logRatio * logRatio;
+    case 'k3':
+      // with r = q/p: (r - 1) - log r
+      return Math.expm1(-logRatio) + logRatio;
+  }
+}
+
+/** Element-wise `klEstimate` over [B, T-1] arrays. */
+export function sampledKL(
+  logprobs: readonly (readonly number[])[],
+  refLogprobs: readonly (readonly number[])[],
+  estimator: KLEstimator,
+): number[][] {
+  return logprobs.map((row, b) => {
+    const refRow = refLogprobs[b] ?? [];
+    return row.map((lp, t) => klEstimate(lp, refRow[t] ?? Number.NaN, estimator));
+  });
+}

@@ -1,0 +1,91 @@
+// The gradient-free half of a ReMax step: policy and reference log-probabilities,
+// per-step KL (sampled estimate and full-vocabulary), entropy. Everything comes
+// back as plain [B, T-1] arrays, so the returns built from them are constants.
+import {
+  entropyFromLogits,
+  fullKL,
+  logprobsFromLogits,
+  type Policy,
+  RemaxError,
+  type SequenceBatch,
+  tf,
+} from '@remax/core';
+import { type KLEstimator, sampledKL } from './kl.js';
+
+export type KLPenalty = 'full_step' | 'sampled';
+
+/** Per-position numbers of one batch, all [B, T-1] (index t scores token t+1). */
+export interface SequenceScores {
+  logprobs: number[][];
+  refLogprobs: number[][];
+  /** The penalty the returns use: full-vocabulary KL or the sampled estimate. */
+  kl: number[][];
+  /** Full-vocabulary KL(p || p_ref), always measured (a metric when the penalty is sampled). */
+  fullKl: number[][];
+  /** Policy entropy of the next-token distribution. */
+  entropy: number[][];
+  /** attention_mask[:, 1:] */
+  actionMask: number[][];
+}
+
+/** Checks a batch's tensors and prompt length; returns [B, T]. */
+export function checkSequenceBatch(batch: SequenceBatch, where: string): [number, number] {
+  const { inputIds, attentionMask, promptLength } = batch;
+  if (inputIds.rank !== 2 || inputIds.dtype !== 'int32') {
+    throw new RemaxError('E_INPUT', `${where}: inputIds must be an int32 [B, T] tensor`, {
+      field: 'inputIds',
+      value: { shape: inputIds.shape, dtype: inputIds.dtype },
+      expected: 'int32 [B, T]',
+    });
+  }
+  const [B, T] = inputIds.shape as [number, number];
+  if (
+    attentionMask.dtype !== 'int32' ||
+    attentionMask.shape[0] !== B ||
+    attentionMask.shape[1] !== T
+  ) {
+    throw new RemaxError('E_SHAPE', `${where}: attentionMask must be int32 and match inputIds`, {
+      field: 'attentionMask',
+      value: { shape: attentionMask.shape, dtype: attentionMask.dtype },
+      expected: `int32 [${B}, ${T}]`,
+    });
+  }
+  if (!Number.isInteger(promptLength) || promptLength < 1 || promptLength >= T) {
+    throw new RemaxError('E_INPUT', `${where}: promptLength must leave room for a response`, {
+      field: 'promptLength',
+      value: promptLength,
+      expected: `an integer in [1, ${T - 1}]`,
+    });
+  }
+  return [B, T];
+}
+
+/** Scores a batch with the policy and the frozen reference (no gradient is needed from this). */
+export function scoreSequences(
+  policy: Policy,
+  reference: Policy,
+  batch: SequenceBatch,
+  options: { klPenalty: KLPenalty; klEstimator: KLEstimator },
+): SequenceScores {
+  const [B, T] = checkSequenceBatch(batch, 'scoreSequences');
+  const tokens = { inputIds: batch.inputIds, attentionMask: batch.attentionMask };
+  const [logprobs, refLogprobs, fullKl, entropy] = tf.tidy(() => {
+    const logits = policy.forward(tokens); // [B, T, V]
+    const refLogits = reference.forward(tokens); // [B, T, V]
+    const firstT1 = (x: tf.Tensor2D) => tf.slice(x, [0, 0], [B, T - 1]) as tf.Tensor2D; // [B, T-1]
+    return [
+      logprobsFromLogits(logits, batch.inputIds),
+      logprobsFromLogits(refLogits, batch.inputIds),
+      firstT1(fullKL(logits, refLogits)),
+      firstT1(entropyFromLogits(logits)),
+    ].map((x) => x.arraySync() as number[][]) as [number[][], number[][], number[][], number[][]];
+  });
+  const actionMask = tf.tidy(
+    () => tf.slice(batch.attentionMask, [0, 1], [B, T - 1]).arraySync() as number[][],
+  );
+  const kl =
+    options.klPenalty === 'full_step'
+      ? fullKl
+      : sampledKL(logprobs, refLogprobs, options.klEstimator);
+  return { logprobs, refLogprobs, kl, fullKl, entropy, actionMask };
+}

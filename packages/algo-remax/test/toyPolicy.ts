@@ -1,0 +1,50 @@
+// A bigram "language model" (logits = onehot(ids) E W) implementing Policy, for
+// loss-wiring and leak tests that do not need a transformer.
+import { logprobsFromLogits, type Policy, type TokenBatch, tf } from '@remax/core';
+
+export class BigramPolicy implements Policy {
+  private readonly params: Map<string, tf.Variable>;
+  constructor(
+    readonly vocab: number,
+    hidden: number,
+    seed: number,
+  ) {
+    this.params = new Map([
+      [
+        'embed',
+        tf.variable(tf.randomNormal([vocab, hidden], 0, 1, 'float32', seed), true, `embed${seed}`),
+      ],
+      [
+        'head',
+        tf.variable(
+          tf.randomNormal([hidden, vocab], 0, 1, 'float32', seed + 1),
+          true,
+          `head${seed}`,
+        ),
+      ],
+    ]);
+  }
+
+  forward(batch: TokenBatch): tf.Tensor3D {
+    return tf.tidy(() => {
+      const [B, T] = batch.inputIds.shape;
+      const embed = this.params.get('embed') as tf.Variable;
+      const head = this.params.get('head') as tf.Variable;
+      const onehot = tf.oneHot(tf.reshape(batch.inputIds, [B * T]), this.vocab); // [B*T, V]
+      const h = tf.matMul(onehot, embed); // [B*T, H]
+      return tf.reshape(tf.matMul(h, head), [B, T, this.vocab]) as tf.Tensor3D;
+    });
+  }
+
+  logprobsOf(batch: TokenBatch): tf.Tensor2D {
+    return tf.tidy(() => logprobsFromLogits(this.forward(batch), batch.inputIds));
+  }
+
+  parameters(): Map<string, tf.Variable> {
+    return this.params;
+  }
+
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+  }
+}

@@ -1,0 +1,154 @@
+import { z } from 'zod';
+
+const positiveInt = z.number().int().positive();
+const nonNegative = z.number().nonnegative();
+const probability = z.number().gt(0).lte(1);
+
+/** A model directory in Hugging Face layout (config.json + weights + tokenizer). */
+const modelSection = z.strictObject({
+  /** Directory, relative to the config file. */
+  path: z.string().min(1),
+  /** Tensor dtype in memory (checkpoints in bf16/f16 are widened on load). */
+  dtype: z.literal('float32').default('float32'),
+  /** Hugging Face Hub id the directory holds, named when the path is missing. */
+  hub_id: z.string().min(1).nullable().default(null),
+});
+
+const optionalModelSection = z.strictObject({
+  path: z.string().min(1).nullable().default(null),
+  dtype: z.literal('float32').default('float32'),
+  hub_id: z.string().min(1).nullable().default(null),
+});
+
+/** Prompt selection from lmsys-chat-1m (used by `prepare-data` and by `train` on a raw source). */
+export const filtersSchema = z.strictObject({
+  /** Keep only these `language` values; empty keeps every language. */
+  languages: z.array(z.string().min(1)).default(['English']),
+  /** Drop conversations lmsys marked `redacted` (PII replaced by placeholders). */
+  drop_redacted: z.boolean().default(true),
+  /** Drop prompts that are empty or whitespace only. */
+  drop_empty: z.boolean().default(true),
+  /** Drop exact duplicate prompts (after trimming), keeping the first. */
+  drop_duplicates: z.boolean().default(true),
+  /** Shortest prompt kept, in characters (after trimming). */
+  min_chars: z.number().int().nonnegative().default(1),
+});
+
+export const dataSchema = z.strictObject({
+  /**
+   * Prompt source, relative to the config file: lmsys-chat-1m parquet shard(s)
+   * (a file, or a directory of *.parquet), the dataset as JSONL, or a prompts
+   * JSONL written by `prepare-data` (lines with `prompt`).
+   */
+  source: z.string().min(1),
+  /** Hugging Face Hub dataset id of the source, named when it is missing. */
+  hub_id: z.string().min(1).nullable().default(null),
+  /** How many prompts to train on (after filtering and the seeded shuffle). */
+  num_prompts: positiveInt,
+  /** Held-out prompts for `eval` (taken after the training prompts). */
+  eval_prompts: z.number().int().nonnegative().default(0),
+  /** Longest chat-templated prompt kept, in policy tokens. */
+  max_prompt_seq: positiveInt,
+  /** Most new tokens per response. */
+  max_answer_seq: positiveInt,
+  chat_template: z.literal('mistral-v1').default('mistral-v1'),
+  filters: filtersSchema.prefault({}),
+});
+
+export const generationSchema = z.strictObject({
+  temperature: z.number().positive(),
+  top_p: probability,
+  /** 0 = no top-k cut. */
+  top_k: z.number().int().nonnegative().default(0),
+});
+
+export const optimSchema = z.strictObject({
+  lr: z.number().positive(),
+  /** Decoupled (AdamW) weight decay. */
+  weight_decay: nonNegative,
+  betas: z.tuple([z.number().gt(0).lt(1), z.number().gt(0).lt(1)]).default([0.9, 0.999]),
+  eps: z.number().positive().default(1e-8),
+  /** Global grad-norm clip (0 = none). */
+  max_grad_norm: nonNegative,
+  schedule: z.enum(['cosine', 'linear', 'constant']),
+  warmup_steps: z.number().int().nonnegative(),
+});
+
+export const trainSchema = z.strictObject({
+  epochs: positiveInt,
+  /** Stop after this many optimizer steps (null = as many as the prompts allow). */
+  max_steps: positiveInt.nullable().default(null),
+  /** Prompts per rollout (generation batch). */
+  batch_size: positiveInt,
+  /** Sequences per forward/backward pass; grads are accumulated over micro-batches. */
+  micro_batch_size: positiveInt,
+  /** Rollout batches whose grads are summed before one optimizer step. */
+  gradient_accumulation_steps: positiveInt.default(1),
+});
+
+export const remaxSchema = z.strictObject({
+  /** full_step: full-vocabulary KL per step (the card); sampled: log-ratio of the sampled token. */
+  kl_penalty: z.enum(['full_step', 'sampled']),
+  kl_ctl: nonNegative,
+  /** Clip of reward - greedy reward to [-c, c]. */
+  reward_clip: z.number().positive(),
+  gamma: z.number().gt(0).lte(1),
+});
+
+export const ppoSchema = z.strictObject({
+  kl_ctl: nonNegative,
+  /** Clip of the reward-model score, DeepSpeed-Chat `clip_reward_value`. */
+  reward_clip: z.number().positive(),
+  gamma: z.number().gt(0).lte(1),
+  lam: z.number().gte(0).lte(1),
+  cliprange: z.number().positive(),
+  cliprange_value: z.number().positive(),
+  ppo_epochs: positiveInt,
+  critic_lr: z.number().positive(),
+  critic_weight_decay: nonNegative,
+});
+
+export const outputSchema = z.strictObject({
+  /** Run directory, relative to the current directory. */
+  dir: z.string().min(1),
+  /** Save an HF checkpoint every N steps (0 = only at the end). */
+  checkpoint_every: z.number().int().nonnegative(),
+  save_dtype: z.enum(['bfloat16', 'float16', 'float32']),
+  /** Largest safetensors shard written. */
+  max_shard_bytes: positiveInt.default(5 * 1024 ** 3),
+  /** Write sample generations every N steps. */
+  samples_every: positiveInt.default(1),
+  /** Render report.html and PNG charts when the run ends. */
+  report: z.boolean().default(true),
+});
+
+export const runConfigSchema = z.strictObject({
+  /** Which algorithm trains the policy: the one field an ablation changes. */
+  algo: z.enum(['remax', 'ppo']),
+  seed: z.number().int().nonnegative(),
+  backend: z.enum(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'),
+  policy: modelSection,
+  /** Frozen reference model; null = a copy of the policy's starting weights. */
+  reference: optionalModelSection.prefault({}),
+  reward: z.strictObject({
+    path: z.string().min(1),
+    dtype: z.literal('float32').default('float32'),
+    hub_id: z.string().min(1).nullable().default(null),
+    /** Sequences per reward-model forward. */
+    batch_size: positiveInt.default(8),
+  }),
+  /** PPO critic initialisation; null = the reward model (DeepSpeed-Chat). */
+  critic: optionalModelSection.prefault({}),
+  data: dataSchema,
+  generation: generationSchema,
+  optim: optimSchema,
+  train: trainSchema,
+  remax: remaxSchema,
+  ppo: ppoSchema,
+  output: outputSchema,
+});
+
+/** A validated run configuration (defaults applied). */
+export type RunConfig = z.output<typeof runConfigSchema>;
+export type FiltersConfig = z.output<typeof filtersSchema>;
+export type AlgoName = RunConfig['algo'];

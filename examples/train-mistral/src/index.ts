@@ -1,0 +1,32 @@
+export {
+  assertInputsExist,
+  type ConfigOverrides,
+  defaultConfigPath,
+  type LoadedConfig,
+  loadRunConfig,
+  packageRoot,
+  type RequiredInput,
+} from './config/load.js';
+export { configKeyPaths, resolveKey } from './config/overrides.js';
+export {
+  type AlgoName,
+  type FiltersConfig,
+  type RunConfig,
+  runConfigSchema,
+} from './config/schema.js';
+export { readLmsysParquet, writeLmsysParquet } from './data/lmsysParquet.js';
+export type { LmsysMessage, LmsysModeration, LmsysRow } from './data/lmsysSchema.js';
+export {
+  firstUserTurn,
+  type PreparedPrompt,
+  readPromptSource,
+  type SelectionStats,
+  type SourcedPrompt,
+  selectPrompts,
+  toJsonl,
+} from './data/prepare.js';
+export { type Architecture, architectureOf, parameterCount } from './plan/architecture.js';
+export { formatPlan, type Plan, type PlanRow, planRun } from './plan/plan.js';
+export { lineChartSpec, renderSvg, svgToPng } from './report/charts.js';
+export { chartsFor, type ReportInput, type RunSeries, writeReport } from './report/report.js';
+export { appendMetrics, readMetrics, type StepRecord } from './run/metrics.js';

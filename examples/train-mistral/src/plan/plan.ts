@@ -1,0 +1,180 @@
+import { totalmem } from 'node:os';
+import type { RunConfig } from '../config/schema.js';
+import { type Architecture, architectureOf, parameterCount } from './architecture.js';
+
+const F32 = 4;
+
+export interface PlanRow {
+  component: string;
+  params: number | null;
+  bytes: number;
+  note: string;
+}
+
+export interface Plan {
+  backend: string;
+  rows: PlanRow[];
+  /** Resident for the whole run (weights, grads, optimizer state). */
+  residentBytes: number;
+  /** Largest transient of one phase (generation or training). */
+  transientBytes: number;
+  totalBytes: number;
+  /** Memory the backend can use, when known. */
+  limitBytes: number | null;
+  fits: boolean | null;
+}
+
+/**
+ * Activation floats kept for the backward pass of one decoder layer, per
+ * sequence: the inputs of every linear and norm (10 x hidden), the four MLP
+ * intermediates (4 x intermediate) and the attention scores and probabilities.
+ */
+export function layerActivationFloats(a: Architecture, seqLen: number): number {
+  return (
+    seqLen * (10 * a.hidden_size + 4 * a.intermediate_size) +
+    2 * a.num_attention_heads * seqLen * seqLen
+  );
+}
+
+/** KV cache bytes for `rows` sequences of `seqLen` tokens. */
+export function kvCacheBytes(a: Architecture, rows: number, seqLen: number): number {
+  const headDim = a.hidden_size / a.num_attention_heads;
+  return 2 * a.num_hidden_layers * a.num_key_value_heads * headDim * rows * seqLen * F32;
+}
+
+/**
+ * Parameter counts and a float32 memory estimate per component for a run
+ * config on a backend. Models are held in float32 (the config's dtype), so a
+ * 7B policy is ~29 GB of weights before gradients and AdamW's two moments.
+ */
+export function planRun(
+  config: RunConfig,
+  backend: string,
+  options: { limitBytes?: number } = {},
+): Plan {
+  const policy = architectureOf(config.policy.path, config.policy.hub_id);
+  const reward = architectureOf(config.reward.path, config.reward.hub_id);
+  const critic =
+    config.critic.path === null ? reward : architectureOf(config.critic.path, config.critic.hub_id);
+  const pPolicy = parameterCount(policy, 'lm');
+  const pReward = parameterCount(reward, 'scalar');
+  const pCritic = parameterCount(critic, 'scalar');
+  const seq = config.data.max_prompt_seq + config.data.max_answer_seq;
+  const mb = config.train.micro_batch_size;
+  const isPpo = config.algo === 'ppo';
+  // ReMax generates a sampled and a greedy response per prompt in one batch.
+  const genRows = config.train.batch_size * (isPpo ? 1 : 2);
+
+  const rows: PlanRow[] = [
+    {
+      component: 'policy weights',
+      params: pPolicy,
+      bytes: pPolicy * F32,
+      note: 'trainable, float32',
+    },
+    { component: 'policy gradients', params: null, bytes: pPolicy * F32, note: 'one per weight' },
+    {
+      component: 'policy optimizer state',
+      params: null,
+      bytes: 2 * pPolicy * F32,
+      note: 'AdamW first and second moments',
+    },
+    {
+      component: 'reference weights',
+      params: pPolicy,
+      bytes: pPolicy * F32,
+      note: 'frozen copy of the policy',
+    },
+    { component: 'reward model weights', params: pReward, bytes: pReward * F32, note: 'frozen' },
+  ];
+  if (isPpo) {
+    rows.push(
+      {
+        component: 'critic weights',
+        params: pCritic,
+        bytes: pCritic * F32,
+        note: 'trainable value model',
+      },
+      { component: 'critic gradients', params: null, bytes: pCritic * F32, note: '' },
+      {
+        component: 'critic optimizer state',
+        params: null,
+        bytes: 2 * pCritic * F32,
+        note: 'AdamW',
+      },
+    );
+  }
+  const residentBytes = rows.reduce((s, r) => s + r.bytes, 0);
+
+  const kv = kvCacheBytes(policy, genRows, seq);
+  const policyActs =
+    mb *
+    (policy.num_hidden_layers * layerActivationFloats(policy, seq) + 4 * seq * policy.vocab_size) *
+    F32;
+  const criticActs = isPpo
+    ? mb * critic.num_hidden_layers * layerActivationFloats(critic, seq) * F32
+    : 0;
+  const activations = policyActs + criticActs;
+  rows.push(
+    {
+      component: 'KV cache (generation)',
+      params: null,
+      bytes: kv,
+      note: `${genRows} rows x ${seq} tokens${isPpo ? '' : ' (sampled + greedy)'}`,
+    },
+    {
+      component: 'activations (training)',
+      params: null,
+      bytes: activations,
+      note: `micro-batch ${mb} x ${seq} tokens: layers + logits/log-softmax/KL over the vocabulary${isPpo ? ' + critic' : ''}`,
+    },
+  );
+  const transientBytes = Math.max(kv, activations);
+  const totalBytes = residentBytes + transientBytes;
+  const limitBytes = options.limitBytes ?? defaultLimit(backend);
+  return {
+    backend,
+    rows,
+    residentBytes,
+    transientBytes,
+    totalBytes,
+    limitBytes,
+    fits: limitBytes === null ? null : totalBytes <= limitBytes,
+  };
+}
+
+/** wasm32 addresses 4 GiB at most; the cpu backend has the machine's RAM; a GPU's size is unknown here. */
+function defaultLimit(backend: string): number | null {
+  if (backend === 'wasm') return 4 * 1024 ** 3;
+  if (backend === 'cpu') return totalmem();
+  return null;
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(u === 0 ? 0 : 2)} ${units[u]}`;
+}
+
+/** The plan as a markdown table plus a verdict line. */
+export function formatPlan(plan: Plan): string {
+  const lines = [
+    `| component | parameters | memory | note |`,
+    `|---|---:|---:|---|`,
+    ...plan.rows.map(
+      (r) =>
+        `| ${r.component} | ${r.params === null ? '' : r.params.toLocaleString('en-US')} | ${formatBytes(r.bytes)} | ${r.note} |`,
+    ),
+    `| **peak estimate** | | **${formatBytes(plan.totalBytes)}** | resident ${formatBytes(plan.residentBytes)} + largest phase ${formatBytes(plan.transientBytes)} |`,
+  ];
+  const verdict =
+    plan.fits === null
+      ? `backend ${plan.backend}: memory limit unknown (pass --memory-limit to compare)`
+      : `backend ${plan.backend}: limit ${formatBytes(plan.limitBytes ?? 0)} -> ${plan.fits ? 'fits' : 'DOES NOT FIT'}`;
+  return `${lines.join('\n')}\n\n${verdict}\n`;
+}

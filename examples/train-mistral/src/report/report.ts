@@ -1,0 +1,119 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StepRecord } from '../run/metrics.js';
+import { type LineChart, lineChartSpec, renderSvg, svgToPng } from './charts.js';
+
+/** The run-level charts, each a headline field of StepRecord. */
+export const CHARTS: ReadonlyArray<{
+  name: string;
+  title: string;
+  yTitle: string;
+  value: (r: StepRecord) => number | null;
+}> = [
+  {
+    name: 'reward',
+    title: 'Reward of the sampled response',
+    yTitle: 'reward',
+    value: (r) => r.reward,
+  },
+  {
+    name: 'greedy-reward',
+    title: 'Reward of the greedy response',
+    yTitle: 'greedy reward',
+    value: (r) => r.greedy_reward,
+  },
+  { name: 'kl', title: 'KL(policy || reference) per token', yTitle: 'KL', value: (r) => r.kl },
+  {
+    name: 'response-length',
+    title: 'Response length',
+    yTitle: 'tokens',
+    value: (r) => r.response_length,
+  },
+  { name: 'tokens-per-s', title: 'Throughput', yTitle: 'tokens / s', value: (r) => r.tokens_per_s },
+];
+
+/** A labelled series of step records (one run, or one run of an ablation). */
+export interface RunSeries {
+  label: string;
+  records: readonly StepRecord[];
+}
+
+/** Builds the charts for one or more runs (overlaid when several). */
+export function chartsFor(series: readonly RunSeries[]): LineChart[] {
+  return CHARTS.map((c) => ({
+    name: c.name,
+    title: c.title,
+    yTitle: c.yTitle,
+    points: series.flatMap((s) =>
+      s.records.flatMap((r) => {
+        const v = c.value(r);
+        return v === null || !Number.isFinite(v) ? [] : [{ step: r.step, value: v, run: s.label }];
+      }),
+    ),
+  })).filter((c) => c.points.length > 0);
+}
+
+/** Renders each chart to `<dir>/<name>.png` (and .svg); returns the PNG file names. */
+export async function writeCharts(dir: string, charts: readonly LineChart[]): Promise<string[]> {
+  mkdirSync(dir, { recursive: true });
+  const files: string[] = [];
+  for (const chart of charts) {
+    const svg = await renderSvg(lineChartSpec(chart));
+    writeFileSync(join(dir, `${chart.name}.svg`), svg);
+    writeFileSync(join(dir, `${chart.name}.png`), svgToPng(svg));
+    files.push(`${chart.name}.png`);
+  }
+  return files;
+}
+
+export interface Sample {
+  step: number;
+  prompt: string;
+  response: string;
+  reward: number;
+  greedy_response?: string;
+  greedy_reward?: number;
+}
+
+export interface ReportInput {
+  title: string;
+  series: RunSeries[];
+  /** Key facts shown as a table (config, totals). */
+  summary: Record<string, string | number>;
+  samples: readonly Sample[];
+}
+
+const escapeHtml = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** Writes `report.html` and the PNG charts it shows into `dir`. */
+export async function writeReport(dir: string, input: ReportInput): Promise<string> {
+  const charts = chartsFor(input.series);
+  const pngs = await writeCharts(join(dir, 'charts'), charts);
+  const summaryRows = Object.entries(input.summary)
+    .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(String(v))}</td></tr>`)
+    .join('\n');
+  const sampleRows = input.samples
+    .map(
+      (s) =>
+        `<tr><td>${s.step}</td><td>${escapeHtml(s.prompt)}</td><td>${escapeHtml(s.response)}</td><td>${s.reward.toFixed(3)}</td>` +
+        `<td>${escapeHtml(s.greedy_response ?? '')}</td><td>${s.greedy_reward === undefined ? '' : s.greedy_reward.toFixed(3)}</td></tr>`,
+    )
+    .join('\n');
+  const html = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(input.title)}</title>
+<style>body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
+img{max-width:100%;border:1px solid #eee;margin:0.5em 0}</style></head>
+<body><h1>${escapeHtml(input.title)}</h1>
+<table>${summaryRows}</table>
+${pngs.map((f) => `<img src="charts/${f}" alt="${f}">`).join('\n')}
+<h2>Sample generations</h2>
+<table><tr><th>step</th><th>prompt</th><th>sampled response</th><th>reward</th><th>greedy response</th><th>greedy reward</th></tr>
+${sampleRows}</table>
+</body></html>
+`;
+  const file = join(dir, 'report.html');
+  writeFileSync(file, html);
+  return file;
+}

@@ -1,0 +1,73 @@
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CHART_HEIGHT, CHART_WIDTH, chartFontFile, pngSize } from '../src/report/charts.js';
+import { chartsFor, writeReport } from '../src/report/report.js';
+import type { StepRecord } from '../src/run/metrics.js';
+import { appendMetrics, readMetrics } from '../src/run/metrics.js';
+
+function record(step: number, reward: number): StepRecord {
+  return {
+    step,
+    epoch: 0,
+    prompts_seen: step * 8,
+    reward,
+    greedy_reward: reward - 0.1,
+    kl: 0.01 * step,
+    response_length: 10 + step,
+    tokens_per_s: 100,
+    seconds: 1.5,
+    lr: 1e-3,
+    peak_tensor_bytes: 1e6,
+    rss_bytes: 2e8,
+    algo: { loss: -reward },
+  };
+}
+
+describe('reports', () => {
+  it('appends and reads metrics.jsonl', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'remax-metrics-'));
+    for (let s = 1; s <= 3; s++) appendMetrics(dir, record(s, s / 10));
+    expect(readMetrics(dir).map((r) => r.step)).toEqual([1, 2, 3]);
+    expect(readMetrics(dir, 2)).toHaveLength(2);
+  });
+
+  it('skips a chart a run has no data for (PPO has no greedy reward)', () => {
+    const ppo = [1, 2].map((s) => ({ ...record(s, 0), greedy_reward: null }));
+    const names = chartsFor([{ label: 'ppo', records: ppo }]).map((c) => c.name);
+    expect(names).not.toContain('greedy-reward');
+    expect(names).toContain('reward');
+  });
+
+  it('renders report.html and PNG charts of the right size with the shipped font', async () => {
+    expect(existsSync(chartFontFile())).toBe(true);
+    const dir = mkdtempSync(join(tmpdir(), 'remax-report-'));
+    const records = Array.from({ length: 12 }, (_, i) => record(i + 1, Math.log(i + 2)));
+    const file = await writeReport(dir, {
+      title: 'test run',
+      series: [
+        { label: 'remax', records },
+        { label: 'ppo', records: records.map((r) => ({ ...r, reward: r.reward / 2 })) },
+      ],
+      summary: { algo: 'remax', steps: 12 },
+      samples: [{ step: 1, prompt: 'Say <hi>', response: 'hi & bye', reward: 0.5 }],
+    });
+    const html = readFileSync(file, 'utf8');
+    expect(html).toContain('charts/reward.png');
+    expect(html).toContain('Say &lt;hi&gt;');
+    for (const name of ['reward', 'greedy-reward', 'kl', 'response-length', 'tokens-per-s']) {
+      const png = readFileSync(join(dir, 'charts', `${name}.png`));
+      expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
+      const { width, height } = pngSize(png);
+      // plot area plus axes, title and legend, rendered at 2x
+      expect(width).toBeGreaterThan(2 * CHART_WIDTH);
+      expect(width).toBeLessThan(2 * (CHART_WIDTH + 300));
+      expect(height).toBeGreaterThan(2 * CHART_HEIGHT);
+      expect(height).toBeLessThan(2 * (CHART_HEIGHT + 150));
+      expect(statSync(join(dir, 'charts', `${name}.png`)).size).toBeGreaterThan(10_000);
+      // the axis title is drawn as text the font must render
+      expect(readFileSync(join(dir, 'charts', `${name}.svg`), 'utf8')).toContain('step');
+    }
+  });
+});

@@ -1,5 +1,7 @@
 // Conversions between float32 and the two 16-bit float formats (bfloat16, IEEE float16).
-// Writes round to nearest, ties to even; NaN stays NaN (quiet) and ±Inf stays ±Inf.
+// Writes round to nearest, ties to even; ±Inf stays ±Inf and NaN stays NaN: the sign and the
+// top payload bits are kept (so 16-bit NaNs round-trip exactly through float32), and a payload
+// that would truncate to zero becomes the quiet bit, never Inf.
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -13,8 +15,8 @@ export function bf16BitsToFloat32(bits: number): number {
 /** float32 bits -> bfloat16 bits, round to nearest even. */
 export function float32BitsToBf16Bits(x: number): number {
   if ((x & 0x7f800000) === 0x7f800000 && (x & 0x007fffff) !== 0) {
-    // NaN: keep sign and the top payload bits, force the quiet bit so it cannot become Inf.
-    return ((x >>> 16) | 0x0040) & 0xffff;
+    const truncated = x >>> 16;
+    return (truncated & 0x7f) === 0 ? truncated | 0x40 : truncated;
   }
   const bias = 0x7fff + ((x >>> 16) & 1);
   return ((x >>> 0) + bias) >>> 16;
@@ -30,7 +32,11 @@ export function float32BitsToF16Bits(x: number): number {
   const sign = (x >>> 16) & 0x8000;
   const exp = (x >>> 23) & 0xff;
   const mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant !== 0 ? 0x200 | (mant >>> 13) : 0);
+  if (exp === 0xff) {
+    if (mant === 0) return sign | 0x7c00;
+    const payload = mant >>> 13;
+    return sign | 0x7c00 | (payload === 0 ? 0x200 : payload);
+  }
   const halfExp = exp - 127 + 15;
   if (halfExp >= 0x1f) return sign | 0x7c00;
   if (halfExp <= 0) {

@@ -11,3 +11,6 @@ export {
   float32ToBf16Bits,
   float32ToF16Bits,
 } from './halfFloat.js';
+export { type TensorMap, writeSafetensors } from './safetensorsWriter.js';
+export { type SaveShardedOptions, saveSharded } from './saveSharded.js';
+export type { TensorEntry } from './tensorEntry.js';

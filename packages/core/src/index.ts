@@ -21,6 +21,14 @@ export {
   type RemaxErrorCode,
   type RemaxErrorDetails,
 } from './errors.js';
+export {
+  type CustomOpResult,
+  customOp,
+  entropyFromLogits,
+  fullKL,
+  linear,
+  logprobsFromLogits,
+} from './ops/index.js';
 export { Rng, type RngState } from './rng.js';
 export { tf } from './tf.js';
 export type { Policy, RewardModel, TokenBatch } from './types.js';

@@ -1,0 +1,5 @@
+export { type CustomOpResult, customOp } from './customOp.js';
+export { entropyFromLogits } from './entropy.js';
+export { fullKL } from './fullKL.js';
+export { linear } from './linear.js';
+export { logprobsFromLogits } from './logprobs.js';

@@ -1,0 +1,323 @@
+import { logprobsFromLogits, type Policy, RemaxError, tf } from '@remax/core';
+import {
+  type AttentionMatMul,
+  attention,
+  keysToCacheLayout,
+  valuesToCacheLayout,
+} from './attention.js';
+import { type CausalLMConfig, type Dims, dimsOf } from './config.js';
+import { ComputeCopies, linearHF } from './hfLinear.js';
+import { readMatrix, type TokenMatrix } from './inputs.js';
+import { type KVCache, type LayerKV, MistralKVCache } from './kvCache.js';
+import { attentionBias, positionsFromMask } from './masks.js';
+import { rmsNorm } from './rmsNorm.js';
+import { applyRope, ropeTables } from './rope.js';
+
+export interface ForwardArgs {
+  /** [B, T] ids; with kvCache only the NEW tokens [B, Tnew]. */
+  inputIds: TokenMatrix;
+  /** [B, T] 0/1; with kvCache the FULL mask [B, Tpast + Tnew]. */
+  attentionMask: TokenMatrix;
+  kvCache?: KVCache;
+  /** Only the last position goes through the LM head: logits [B, 1, V]. */
+  lastOnly?: boolean;
+}
+
+export interface CausalLMOptions {
+  /** Attention product strategy (see AttentionMatMul); 'perGroup' unless a bench says otherwise. */
+  attentionMatMul?: AttentionMatMul;
+}
+
+interface LayerWeights {
+  q: tf.Variable;
+  k: tf.Variable;
+  v: tf.Variable;
+  o: tf.Variable;
+  gate: tf.Variable;
+  up: tf.Variable;
+  down: tf.Variable;
+  ln1: tf.Variable;
+  ln2: tf.Variable;
+}
+
+/**
+ * A Mistral / Llama decoder (HF MistralForCausalLM / LlamaForCausalLM semantics).
+ *
+ * Weights: `parameters()` holds tf.Variables keyed by HF names in HF shapes
+ * ([out, in] for linears), so `tf.variableGrads(f, [...parameters().values()])`
+ * yields gradients in HF layout. For speed each linear also keeps an internal
+ * transposed [in, out] compute copy, refreshed when its variable is assigned.
+ */
+export class CausalLM implements Policy {
+  readonly config: CausalLMConfig;
+  readonly extra: Map<string, tf.Variable>;
+  readonly dims: Dims;
+  attentionMatMul: AttentionMatMul;
+  private readonly params: Map<string, tf.Variable>;
+  private readonly copies = new ComputeCopies();
+  private readonly layers: LayerWeights[];
+  private readonly embed: tf.Variable;
+  private readonly finalNorm: tf.Variable;
+  private readonly lmHead: tf.Variable | null;
+  private disposed = false;
+
+  /**
+   * Takes ownership of `params` (HF names, HF shapes, already checked) and `extra`.
+   * Prefer loadCausalLM() or createCausalLM().
+   */
+  constructor(
+    config: CausalLMConfig,
+    params: Map<string, tf.Variable>,
+    extra: Map<string, tf.Variable> = new Map(),
+    options: CausalLMOptions = {},
+  ) {
+    this.config = config;
+    this.dims = dimsOf(config);
+    this.params = params;
+    this.extra = extra;
+    this.attentionMatMul = options.attentionMatMul ?? 'perGroup';
+    const get = (name: string): tf.Variable => {
+      const v = params.get(name);
+      if (!v) throw new RemaxError('E_CHECKPOINT', 'missing parameter', { field: name });
+      return v;
+    };
+    this.embed = get('model.embed_tokens.weight');
+    this.finalNorm = get('model.norm.weight');
+    this.lmHead = config.tie_word_embeddings ? this.embed : (params.get('lm_head.weight') ?? null);
+    this.layers = [];
+    for (let i = 0; i < this.dims.layers; i++) {
+      const p = `model.layers.${i}`;
+      this.layers.push({
+        q: get(`${p}.self_attn.q_proj.weight`),
+        k: get(`${p}.self_attn.k_proj.weight`),
+        v: get(`${p}.self_attn.v_proj.weight`),
+        o: get(`${p}.self_attn.o_proj.weight`),
+        gate: get(`${p}.mlp.gate_proj.weight`),
+        up: get(`${p}.mlp.up_proj.weight`),
+        down: get(`${p}.mlp.down_proj.weight`),
+        ln1: get(`${p}.input_layernorm.weight`),
+        ln2: get(`${p}.post_attention_layernorm.weight`),
+      });
+    }
+  }
+
+  /** The trainable weights, keyed by HF names, in HF shapes (a new Map; the variables are the model's). */
+  parameters(): Map<string, tf.Variable> {
+    return new Map(this.params);
+  }
+
+  /** Logits [B, T, V] (or [B, 1, V] with lastOnly). */
+  forward(args: ForwardArgs): tf.Tensor3D {
+    if (!this.lmHead) {
+      throw new RemaxError(
+        'E_STATE',
+        'forward() needs the LM head; this model was loaded with withLMHead: false',
+        {
+          expected: 'hiddenStates() instead, or load with withLMHead: true',
+        },
+      );
+    }
+    const lmHead = this.lmHead;
+    return this.run(args, (h, B, T) =>
+      tf.tidy(() => {
+        const H = this.dims.hidden;
+        const rows = args.lastOnly
+          ? (tf.reshape(tf.slice(tf.reshape(h, [B, T, H]), [0, T - 1, 0], [B, 1, H]), [
+              B,
+              H,
+            ]) as tf.Tensor2D)
+          : h;
+        const logits = linearHF(rows, lmHead, this.copies); // [B*T', V]
+        return tf.reshape(logits, [B, args.lastOnly ? 1 : T, this.dims.vocab]) as tf.Tensor3D;
+      }),
+    );
+  }
+
+  /** Hidden states after the final norm, [B, T, H] (reward and value heads read these). */
+  hiddenStates(args: Omit<ForwardArgs, 'lastOnly'>): tf.Tensor3D {
+    return this.run(args, (h, B, T) => tf.reshape(h, [B, T, this.dims.hidden]) as tf.Tensor3D);
+  }
+
+  /** logprobs[b, t] = log p(ids[b, t+1] | ids[b, ..t]), [B, T-1]; differentiable. */
+  logprobsOf(args: { inputIds: TokenMatrix; attentionMask: TokenMatrix }): tf.Tensor2D {
+    return tf.tidy(() => {
+      const logits = this.forward({ inputIds: args.inputIds, attentionMask: args.attentionMask });
+      const ids = Array.isArray(args.inputIds)
+        ? tf.tensor2d(args.inputIds, undefined, 'int32')
+        : (args.inputIds as tf.Tensor2D);
+      return logprobsFromLogits(logits, ids);
+    });
+  }
+
+  /**
+   * A KV cache for `batchSize` rows and at most `maxLength` positions. With a
+   * sliding window it is rolling (keeps only the window).
+   */
+  createKVCache(batchSize: number, maxLength: number): KVCache {
+    for (const [field, v] of [
+      ['batchSize', batchSize],
+      ['maxLength', maxLength],
+    ] as const) {
+      if (!Number.isInteger(v) || v < 1) {
+        throw new RemaxError('E_INPUT', 'createKVCache: must be a positive integer', {
+          field,
+          value: v,
+        });
+      }
+    }
+    const w = this.dims.slidingWindow;
+    return new MistralKVCache(
+      batchSize,
+      maxLength,
+      this.dims.kvHeads,
+      w === null ? Infinity : w - 1,
+      this,
+    );
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.copies.dispose();
+    for (const v of this.params.values()) v.dispose();
+    for (const v of this.extra.values()) v.dispose();
+  }
+
+  /** Runs the decoder and hands the final-norm hidden states [B*T, H] to `head`. */
+  private run<R extends tf.Tensor>(
+    args: Omit<ForwardArgs, 'lastOnly'>,
+    head: (h: tf.Tensor2D, B: number, T: number) => R,
+  ): R {
+    if (this.disposed) throw new RemaxError('E_STATE', 'model used after dispose()');
+    const d = this.dims;
+    const ids = readMatrix(
+      args.inputIds,
+      'inputIds',
+      (v) => v >= 0 && v < d.vocab,
+      `ids in [0, ${d.vocab})`,
+    );
+    const mask = readMatrix(
+      args.attentionMask,
+      'attentionMask',
+      (v) => v === 0 || v === 1,
+      '0 or 1',
+    );
+    const B = ids.rows;
+    const T = ids.cols;
+    const L = mask.cols;
+    const cache = this.checkCache(args.kvCache, B, T, L, mask.rows);
+    const past = L - T;
+    const keyStart = cache ? cache.start : 0;
+    const newKV: LayerKV[] = [];
+    try {
+      const out = tf.tidy(() => {
+        const N = B * T;
+        const positions = positionsFromMask(mask.data, B, L, past); // [B*T]
+        const rope = ropeTables(positions, d.headDim, d.ropeTheta);
+        const bias = tf.tensor4d(attentionBias(mask.data, B, L, past, keyStart, d.slidingWindow), [
+          B,
+          1,
+          T,
+          L - keyStart,
+        ]);
+        let x = tf.gather(this.embed, tf.tensor1d(ids.data, 'int32')) as tf.Tensor2D; // [N, H]
+        this.layers.forEach((w, li) => {
+          const h = rmsNorm(x, w.ln1 as tf.Tensor1D, d.eps);
+          const q = applyRope(
+            tf.reshape(linearHF(h, w.q, this.copies), [N, d.heads, d.headDim]),
+            rope,
+          );
+          const k = applyRope(
+            tf.reshape(linearHF(h, w.k, this.copies), [N, d.kvHeads, d.headDim]),
+            rope,
+          );
+          const v = tf.reshape(linearHF(h, w.v, this.copies), [
+            N,
+            d.kvHeads,
+            d.headDim,
+          ]) as tf.Tensor3D;
+          let kT = keysToCacheLayout(k, B, T); // [B*nKV, hD, T]
+          let vv = valuesToCacheLayout(v, B, T); // [B*nKV, T, hD]
+          const prev = cache?.layer(li);
+          if (prev) {
+            kT = tf.concat([prev.kT, kT], 2); // [B*nKV, hD, S+T]
+            vv = tf.concat([prev.v, vv], 1); // [B*nKV, S+T, hD]
+          }
+          if (cache) newKV.push({ kT: tf.keep(kT), v: tf.keep(vv) });
+          const a = attention(q, kT, vv, bias, B, T, this.attentionMatMul); // [N, nH*hD]
+          x = tf.add(x, linearHF(a, w.o, this.copies));
+          const h2 = rmsNorm(x, w.ln2 as tf.Tensor1D, d.eps);
+          const g = linearHF(h2, w.gate, this.copies); // [N, I]
+          const act = tf.mul(tf.mul(g, tf.sigmoid(g)), linearHF(h2, w.up, this.copies)); // SiLU(gate) * up
+          x = tf.add(x, linearHF(act as tf.Tensor2D, w.down, this.copies));
+        });
+        return head(rmsNorm(x, this.finalNorm as tf.Tensor1D, d.eps), B, T);
+      });
+      cache?.commit(newKV.splice(0), T);
+      return out;
+    } finally {
+      for (const l of newKV) tf.dispose([l.kT, l.v]);
+    }
+  }
+
+  private checkCache(
+    c: KVCache | undefined,
+    B: number,
+    T: number,
+    L: number,
+    maskRows: number,
+  ): MistralKVCache | null {
+    if (maskRows !== B) {
+      throw new RemaxError('E_SHAPE', 'attentionMask rows differ from inputIds rows', {
+        field: 'attentionMask',
+        value: maskRows,
+        expected: `${B}`,
+      });
+    }
+    if (c === undefined) {
+      if (L !== T) {
+        throw new RemaxError(
+          'E_SHAPE',
+          'attentionMask must have the shape of inputIds (no kvCache)',
+          {
+            field: 'attentionMask',
+            value: L,
+            expected: `${T} columns`,
+          },
+        );
+      }
+      return null;
+    }
+    if (!(c instanceof MistralKVCache) || c.owner !== this) {
+      throw new RemaxError('E_INPUT', 'kvCache was not created by this model', {
+        field: 'kvCache',
+      });
+    }
+    if (c.batchSize !== B) {
+      throw new RemaxError('E_SHAPE', 'kvCache batch size differs from inputIds rows', {
+        field: 'kvCache',
+        value: c.batchSize,
+        expected: `${B}`,
+      });
+    }
+    if (L !== c.length + T) {
+      throw new RemaxError(
+        'E_SHAPE',
+        'with kvCache, attentionMask must be the FULL mask [B, past + new]',
+        {
+          field: 'attentionMask',
+          value: L,
+          expected: `${c.length} + ${T} = ${c.length + T} columns`,
+        },
+      );
+    }
+    if (L > c.maxLength) {
+      throw new RemaxError('E_SHAPE', 'kvCache maxLength exceeded', {
+        field: 'kvCache',
+        value: L,
+        expected: `<= ${c.maxLength}`,
+      });
+    }
+    return c;
+  }
+}

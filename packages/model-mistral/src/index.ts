@@ -1,0 +1,15 @@
+export type { AttentionMatMul } from './attention.js';
+export { CausalLM, type CausalLMOptions, type ForwardArgs } from './causalLM.js';
+export {
+  type CausalLMConfig,
+  CausalLMConfigSchema,
+  type LlamaConfig,
+  LlamaConfigSchema,
+  type MistralConfig,
+  MistralConfigSchema,
+  parseCausalLMConfig,
+} from './config.js';
+export { type CreateOptions, createCausalLM } from './create.js';
+export type { TokenMatrix } from './inputs.js';
+export type { KVCache } from './kvCache.js';
+export { type LoadOptions, loadCausalLM } from './load.js';

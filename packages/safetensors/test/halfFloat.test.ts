@@ -47,8 +47,8 @@ describe('bfloat16', () => {
     const back = new Uint16Array(65536);
     float32ToBf16Array(f32, back);
     for (let h = 0; h < 65536; h++) {
-      const isNaN = (h & 0x7f80) === 0x7f80 && (h & 0x7f) !== 0;
-      if (isNaN) {
+      const isNaNPattern = (h & 0x7f80) === 0x7f80 && (h & 0x7f) !== 0;
+      if (isNaNPattern) {
         if (!Number.isNaN(f32[h]!)) throw new Error(`0x${h.toString(16)} lost NaN`);
         if (back[h] !== h) throw new Error(`NaN 0x${h.toString(16)} changed`);
       } else if (back[h] !== h || !Object.is(f32[h], bf16BitsToFloat32(h))) {
@@ -108,8 +108,8 @@ describe('float16', () => {
     const back = new Uint16Array(65536);
     float32ToF16Array(f32, back);
     for (let h = 0; h < 65536; h++) {
-      const isNaN = (h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0;
-      if (isNaN) {
+      const isNaNPattern = (h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0;
+      if (isNaNPattern) {
         if (!Number.isNaN(f32[h]!) || back[h] !== h)
           throw new Error(`NaN 0x${h.toString(16)} changed`);
       } else if (back[h] !== h || !Object.is(f32[h], f16BitsToFloat32(h))) {

@@ -1,0 +1,18 @@
+export type { ChatMessage, Conversation } from './conversation.js';
+export { parseConversation } from './conversation.js';
+export { headAtPositions, lastRealIndex } from './lastPosition.js';
+export { microBatchPlan } from './microBatch.js';
+export type { PolicySequences } from './policyChat.js';
+export { conversationsFromPolicyTokens, parseMistralV1Prompt } from './policyChat.js';
+export type { RewardCheckpointInfo } from './rewardCheckpoint.js';
+export { REGRESSION_HEAD } from './rewardCheckpoint.js';
+export { makeRewardFn } from './rewardFn.js';
+export type { RewardInputs } from './rewardInputs.js';
+export { buildRewardInputs } from './rewardInputs.js';
+export type { ConversationScores, RewardModelOptions, ScoreBatch } from './rewardModel.js';
+export { DEFAULT_MICRO_BATCH_SIZE, loadRewardModel, UltraRewardModel } from './rewardModel.js';
+export type { SaveOptions } from './saveRewardDirectory.js';
+export type { TextTokenizer } from './textTokenizer.js';
+export type { IntMatrix } from './tokenRows.js';
+export { ULTRARM_TEMPLATE, ultraRMPromptText, ultraRMText } from './ultraTemplate.js';
+export { loadValueModel, UltraValueModel } from './valueModel.js';

@@ -72,21 +72,26 @@ export function f16BitsToFloat32(bits: number): number {
   return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
 
-let f16Table: Float32Array | undefined;
+let f16Table: Uint32Array | undefined;
 
-/** All 65536 float16 values as float32 (256 KB, built once): bulk conversion is one lookup. */
-function f16ToFloat32Table(): Float32Array {
+/**
+ * The float32 bit patterns of all 65536 float16 values (256 KB, built once): bulk conversion
+ * is one integer lookup. Integer lanes matter: moving a float through a JS number may quiet a
+ * signaling NaN, changing its bits.
+ */
+function f16ToFloat32BitsTable(): Uint32Array {
   if (f16Table === undefined) {
-    const table = new Float32Array(65536);
-    const bits = new Uint32Array(table.buffer);
+    const bits = new Uint32Array(65536);
+    const values = new Float32Array(bits.buffer);
     for (let h = 0; h < 65536; h++) {
-      table[h] = f16BitsToFloat32(h);
-      // Keep NaN payloads and sign bit-exact (the arithmetic above yields a canonical NaN).
       if ((h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0) {
+        // NaN: same sign and payload, widened (the arithmetic path would give a canonical NaN).
         bits[h] = ((h & 0x8000) << 16) | 0x7f800000 | ((h & 0x3ff) << 13);
+      } else {
+        values[h] = f16BitsToFloat32(h);
       }
     }
-    f16Table = table;
+    f16Table = bits;
   }
   return f16Table;
 }
@@ -97,8 +102,9 @@ export function bf16ToFloat32Array(src: Uint16Array, dst: Float32Array, dstOffse
 }
 
 export function f16ToFloat32Array(src: Uint16Array, dst: Float32Array, dstOffset = 0): void {
-  const table = f16ToFloat32Table();
-  for (let i = 0; i < src.length; i++) dst[dstOffset + i] = table[src[i]!]!;
+  const table = f16ToFloat32BitsTable();
+  const out = new Uint32Array(dst.buffer, dst.byteOffset + dstOffset * 4, src.length);
+  for (let i = 0; i < src.length; i++) out[i] = table[src[i]!]!;
 }
 
 export function float32ToBf16Array(src: Float32Array, dst: Uint16Array): void {

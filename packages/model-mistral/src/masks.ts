@@ -20,14 +20,15 @@ export function positionsFromMask(
   return out;
 }
 
-/** Large negative instead of -Infinity: a fully masked (pad) query row stays finite (uniform). */
+/** Large negative instead of -Infinity, so no row of the softmax can turn into NaN. */
 export const MASKED = -1e9;
 
 /**
  * Additive attention bias [B, Tq, Tk] (row-major) for queries at absolute
  * indices queryStart.. and keys at absolute indices keyStart.. (the KV cache
  * may have dropped older keys). Key j is visible to query i iff
- * mask[b, j] == 1 && j <= i && (no window || i - j < window).
+ * mask[b, j] == 1 && j <= i && (no window || i - j < window). A pad query
+ * (mask[b, i] == 0; its outputs are unspecified) attends to itself only.
  */
 export function attentionBias(
   mask: Int32Array,
@@ -45,6 +46,11 @@ export function attentionBias(
       const i = queryStart + q;
       const lo = window === null ? keyStart : Math.max(keyStart, i - window + 1);
       const base = (b * Tq + q) * Tk;
+      if (mask[b * L + i] !== 1) {
+        // a pad query sees only itself: finite, and independent of the real tokens
+        out[base + (i - keyStart)] = 0;
+        continue;
+      }
       for (let j = lo; j <= i; j++) {
         if (mask[b * L + j] === 1) out[base + (j - keyStart)] = 0;
       }

@@ -72,7 +72,9 @@ export class DecodeState {
       text = piece.replaceAll(SPACE_SYMBOL, ' ');
     }
     this.bosSpaceSeen = seen;
-    if (text.length > 0) this.emittedAny = true;
+    // Rendered control text does not end the dummy-prefix position: decoding with
+    // specials shown equals decoding without them, plus their text.
+    if (text.length > 0 && type !== PieceType.CONTROL) this.emittedAny = true;
     out += text;
     return out;
   }

@@ -75,16 +75,22 @@ export function sentencePieceModelFrom(bytes: Uint8Array, file: string): Tokeniz
     scores[id] = p.score;
   });
   if (unkId < 0) throw new RemaxError('E_FORMAT', 'unk is not defined', { file, field: 'pieces' });
-  const idIfValid = (id: number): number => (id >= 0 && id < n ? id : -1);
+  // SentencePieceProcessor::bos_id(): the id of bos_piece when it is a control piece.
+  const controlIdOf = (piece: string): number => {
+    let id = -1;
+    for (let i = 0; i < n && id < 0; i++)
+      if (pieces[i] === piece && types[i] === PieceType.CONTROL) id = i;
+    return id;
+  };
   return {
     file,
     format: 'sentencepiece',
     pieces,
     types,
     unkId,
-    bosId: idIfValid(proto.trainer.bosId),
-    eosId: idIfValid(proto.trainer.eosId),
-    declaredPadId: idIfValid(proto.trainer.padId),
+    bosId: controlIdOf(proto.trainer.bosPiece),
+    eosId: controlIdOf(proto.trainer.eosPiece),
+    declaredPadId: controlIdOf(proto.trainer.padPiece),
     byteFallback: proto.trainer.byteFallback,
     normalizer: {
       addDummyPrefix: proto.normalizer.addDummyPrefix,

@@ -23,6 +23,9 @@ const descriptor = {
             eos_id: { type: 'int32', id: 42, options: { default: 2 } },
             pad_id: { type: 'int32', id: 43, options: { default: -1 } },
             unk_surface: { type: 'string', id: 44, options: { default: ' \u2047 ' } },
+            bos_piece: { type: 'string', id: 46, options: { default: '<s>' } },
+            eos_piece: { type: 'string', id: 47, options: { default: '</s>' } },
+            pad_piece: { type: 'string', id: 48, options: { default: '<pad>' } },
           },
         },
         NormalizerSpec: {
@@ -94,6 +97,9 @@ export interface ModelProtoData {
     eosId: number;
     padId: number;
     unkSurface: string;
+    bosPiece: string;
+    eosPiece: string;
+    padPiece: string;
   };
   normalizer: NormalizerSpecData;
   /** Present only when the file has a denormalizer_spec. */
@@ -126,6 +132,9 @@ interface RawModel {
     eos_id: number;
     pad_id: number;
     unk_surface: string;
+    bos_piece: string;
+    eos_piece: string;
+    pad_piece: string;
   };
   normalizer_spec?: RawNormalizer;
   denormalizer_spec?: RawNormalizer;
@@ -167,6 +176,9 @@ export function decodeModelProto(bytes: Uint8Array, file: string): ModelProtoDat
       eosId: t?.eos_id ?? 2,
       padId: t?.pad_id ?? -1,
       unkSurface: t?.unk_surface ?? ' \u2047 ',
+      bosPiece: t?.bos_piece ?? '<s>',
+      eosPiece: t?.eos_piece ?? '</s>',
+      padPiece: t?.pad_piece ?? '<pad>',
     },
     normalizer: normalizerOf(raw.normalizer_spec),
     denormalizer: raw.denormalizer_spec ? normalizerOf(raw.denormalizer_spec) : undefined,

@@ -54,7 +54,7 @@ export class Tokenizer {
   readonly unkId: number;
   /**
    * The id encodeBatch pads with: the file's pad id if it declares one, else EOS
-   * (Mistral / Llama have no pad token). Pads are always masked (attention mask 0),
+   * (Mistral / Llama have no pad token), else the unknown id. Pads are always masked (attention mask 0),
    * and decode skips them by default because EOS is a control token.
    */
   readonly padId: number;
@@ -74,7 +74,13 @@ export class Tokenizer {
     this.bosId = model.bosId;
     this.eosId = model.eosId;
     this.unkId = model.unkId;
-    const padId = options.padId ?? (model.declaredPadId >= 0 ? model.declaredPadId : model.eosId);
+    const padId =
+      options.padId ??
+      (model.declaredPadId >= 0
+        ? model.declaredPadId
+        : model.eosId >= 0
+          ? model.eosId
+          : model.unkId);
     if (!Number.isInteger(padId) || padId < 0 || padId >= this.vocabSize) {
       throw new RemaxError('E_CONFIG', 'invalid pad id', {
         file: model.file,

@@ -48,7 +48,7 @@ describe('reports', () => {
       title: 'test run',
       series: [
         { label: 'remax', records },
-        { label: 'ppo', records: records.map((r) => ({ ...r, reward: r.reward / 2 })) },
+        { label: 'ppo', records: records.map((r) => ({ ...r, reward: (r.reward ?? 0) / 2 })) },
       ],
       summary: { algo: 'remax', steps: 12 },
       samples: [{ step: 1, prompt: 'Say <hi>', response: 'hi & bye', reward: 0.5 }],

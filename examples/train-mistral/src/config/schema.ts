@@ -80,10 +80,8 @@ export const trainSchema = z.strictObject({
   max_steps: positiveInt.nullable().default(null),
   /** Prompts per rollout (generation batch). */
   batch_size: positiveInt,
-  /** Sequences per forward/backward pass; grads are accumulated over micro-batches. */
+  /** Sequences per forward/backward pass; gradients accumulate over the batch's micro-batches. */
   micro_batch_size: positiveInt,
-  /** Rollout batches whose grads are summed before one optimizer step. */
-  gradient_accumulation_steps: positiveInt.default(1),
 });
 
 export const remaxSchema = z.strictObject({

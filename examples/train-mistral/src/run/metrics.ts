@@ -12,13 +12,13 @@ export interface StepRecord {
   epoch: number;
   /** Prompts consumed so far (the data cursor after this step). */
   prompts_seen: number;
-  reward: number;
+  reward: number | null;
   greedy_reward: number | null;
-  kl: number;
-  response_length: number;
+  kl: number | null;
+  response_length: number | null;
   tokens_per_s: number;
   seconds: number;
-  lr: number;
+  lr: number | null;
   /** Peak bytes held by tfjs tensors during the step. */
   peak_tensor_bytes: number;
   rss_bytes: number;

@@ -1,0 +1,44 @@
+import type { RunConfig } from '../config/schema.js';
+
+/**
+ * The algorithm's own config (its factory's zod schema, camelCase keys),
+ * built from the run config: the algorithm's section (`remax:` or `ppo:`)
+ * plus the optimizer settings every algorithm shares. The factory validates
+ * it, so a key the algorithm does not know fails there, named.
+ */
+export function algorithmConfig(config: RunConfig, totalSteps: number): Record<string, unknown> {
+  const optim = {
+    lr: config.optim.lr,
+    betas: config.optim.betas,
+    eps: config.optim.eps,
+    weightDecay: config.optim.weight_decay,
+    maxGradNorm: config.optim.max_grad_norm === 0 ? null : config.optim.max_grad_norm,
+    schedule: config.optim.schedule,
+    warmupSteps: config.optim.warmup_steps,
+    totalSteps,
+    microBatchSize: config.train.micro_batch_size,
+  };
+  if (config.algo === 'remax') {
+    const r = config.remax;
+    return {
+      ...optim,
+      klPenalty: r.kl_penalty,
+      klCtl: r.kl_ctl,
+      rewardClip: r.reward_clip,
+      gamma: r.gamma,
+    };
+  }
+  const p = config.ppo;
+  return {
+    ...optim,
+    klCtl: p.kl_ctl,
+    rewardClip: p.reward_clip,
+    gamma: p.gamma,
+    lam: p.lam,
+    cliprange: p.cliprange,
+    cliprangeValue: p.cliprange_value,
+    ppoEpochs: p.ppo_epochs,
+    criticLr: p.critic_lr,
+    criticWeightDecay: p.critic_weight_decay,
+  };
+}

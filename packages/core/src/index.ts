@@ -13,7 +13,13 @@ export type {
   StepMetrics,
   ValueModel,
 } from './algorithm.js';
-export { type BackendPreference, initBackend } from './backend.js';
+export {
+  type BackendInfo,
+  type BackendOptions,
+  type BackendPreference,
+  backendInfo,
+  initBackend,
+} from './backend.js';
 export {
   describeValue,
   isRemaxError,

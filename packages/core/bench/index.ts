@@ -1,0 +1,47 @@
+// `pnpm bench`: wasm matMul speed on 1 thread vs N threads, measured in the same
+// run (thread count is fixed per process, so each runs in its own child).
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const script = fileURLToPath(new URL('./matmul.ts', import.meta.url));
+const threaded = Number(process.env['BENCH_THREADS'] ?? os.availableParallelism());
+
+interface Line {
+  bench: string;
+  threads: number;
+  ms: number;
+  gflops: number;
+}
+
+function runWith(threads: number): Line[] {
+  const out = execFileSync(
+    process.execPath,
+    ['--conditions=@remax/source', '--import', 'tsx', script],
+    {
+      env: { ...process.env, REMAX_BACKEND: 'wasm', REMAX_WASM_THREADS: String(threads) },
+      encoding: 'utf8',
+    },
+  );
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Line);
+}
+
+const single = runWith(1);
+const multi = runWith(threaded);
+for (const line of [...single, ...multi]) console.log(JSON.stringify(line));
+for (const s of single) {
+  const m = multi.find((x) => x.bench === s.bench);
+  if (m === undefined) continue;
+  console.log(
+    JSON.stringify({
+      bench: `${s.bench}_speedup`,
+      threads: m.threads,
+      ratio: +(m.gflops / s.gflops).toFixed(2),
+      loadavg1: +(os.loadavg()[0] ?? 0).toFixed(2),
+      cores: os.availableParallelism(),
+    }),
+  );
+}

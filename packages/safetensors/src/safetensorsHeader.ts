@@ -116,12 +116,16 @@ export function parseHeaderJson(
       });
     }
     if (t.end > dataLength) {
-      throw new RemaxError('E_FORMAT', 'tensor data offsets are out of bounds', {
-        file,
-        field: name,
-        value: [t.begin, t.end],
-        expected: `offsets within the ${dataLength}-byte data region`,
-      });
+      throw new RemaxError(
+        'E_FORMAT',
+        'tensor data ends past the end of the file (file truncated or data_offsets out of bounds)',
+        {
+          file,
+          field: name,
+          value: [t.begin, t.end],
+          expected: `offsets within the ${dataLength}-byte data region`,
+        },
+      );
     }
     expectedBegin = t.end;
   }

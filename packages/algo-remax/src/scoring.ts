@@ -65,13 +65,19 @@ export function scoreSequences(
   policy: Policy,
   reference: Policy,
   batch: SequenceBatch,
-  options: { klPenalty: KLPenalty; klEstimator: KLEstimator },
+  options: {
+    klPenalty: KLPenalty;
+    klEstimator: KLEstimator;
+    /** Called while both logits are alive (memory high-water mark). */
+    onPeak?: () => void;
+  },
 ): SequenceScores {
   const [B, T] = checkSequenceBatch(batch, 'scoreSequences');
   const tokens = { inputIds: batch.inputIds, attentionMask: batch.attentionMask };
   const [logprobs, refLogprobs, fullKl, entropy] = tf.tidy(() => {
     const logits = policy.forward(tokens); // [B, T, V]
     const refLogits = reference.forward(tokens); // [B, T, V]
+    options.onPeak?.();
     const firstT1 = (x: tf.Tensor2D) => tf.slice(x, [0, 0], [B, T - 1]) as tf.Tensor2D; // [B, T-1]
     return [
       logprobsFromLogits(logits, batch.inputIds),

@@ -12,6 +12,7 @@ import { type KVCache, type LayerKV, MistralKVCache } from './kvCache.js';
 import { attentionBias, positionsFromMask } from './masks.js';
 import { rmsNorm } from './rmsNorm.js';
 import { applyRope, ropeTables } from './rope.js';
+import { type SaveOptions, saveCheckpoint } from './save.js';
 
 export interface ForwardArgs {
   /** [B, T] ids; with kvCache only the NEW tokens [B, Tnew]. */
@@ -173,6 +174,16 @@ export class CausalLM implements Policy {
       w === null ? Infinity : w - 1,
       this,
     );
+  }
+
+  /**
+   * Saves a Hugging Face checkpoint folder (config.json, sharded safetensors +
+   * index, tokenizer files from `tokenizerFrom`) that transformers loads unchanged.
+   * The extra tensors (e.g. regression_head.weight) are saved too.
+   */
+  async save(dir: string, options: SaveOptions): Promise<void> {
+    if (this.disposed) throw new RemaxError('E_STATE', 'model used after dispose()');
+    await saveCheckpoint(dir, this.config, new Map([...this.params, ...this.extra]), options);
   }
 
   dispose(): void {

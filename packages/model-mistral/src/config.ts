@@ -28,7 +28,8 @@ const common = {
 export const MistralConfigSchema = z.looseObject({
   model_type: z.literal('mistral'),
   ...common,
-  sliding_window: positiveInt.nullable().default(null),
+  // transformers' MistralConfig default when the key is absent (v0.2 configs say null)
+  sliding_window: positiveInt.nullable().default(4096),
 });
 
 /** HF LlamaConfig (LlamaForCausalLM, and the UltraRM backbone). */

@@ -13,3 +13,4 @@ export { type CreateOptions, createCausalLM } from './create.js';
 export type { TokenMatrix } from './inputs.js';
 export type { KVCache } from './kvCache.js';
 export { type LoadOptions, loadCausalLM } from './load.js';
+export type { SaveOptions } from './save.js';

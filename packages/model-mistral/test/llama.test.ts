@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import { initBackend, isRemaxError, tf } from '@remax/core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadCausalLM } from '../src/index.js';
+import { fixtureDir } from './helpers.js';
+
+// tiny-ultrarm: a LlamaRewardModel checkpoint (Llama backbone, no lm_head,
+// regression_head.weight [1, H]). Its golden rewards = regression_head(hidden
+// after the final norm) at the last position whose mask is 1.
+interface Batch {
+  input_ids: number[][];
+  attention_mask: number[][];
+  rewards: number[];
+}
+const golden = JSON.parse(readFileSync(`${fixtureDir('tiny-ultrarm')}/golden.json`, 'utf8')) as {
+  right_padded: Batch;
+  left_padded: Batch;
+};
+
+describe('Llama backbone (tiny-ultrarm)', () => {
+  beforeAll(async () => {
+    await initBackend();
+  });
+
+  it('hiddenStates + extra regression head reproduce the golden rewards (both paddings)', async () => {
+    const model = await loadCausalLM(fixtureDir('tiny-ultrarm'), {
+      withLMHead: false,
+      extraTensors: ['regression_head.weight'],
+    });
+    try {
+      expect(model.config.model_type).toBe('llama');
+      expect(model.parameters().has('lm_head.weight')).toBe(false);
+      const head = model.extra.get('regression_head.weight');
+      expect(head?.shape).toEqual([1, model.config.hidden_size]);
+      for (const batch of [golden.right_padded, golden.left_padded]) {
+        const rewards = tf.tidy(() => {
+          const h = model.hiddenStates({
+            inputIds: batch.input_ids,
+            attentionMask: batch.attention_mask,
+          });
+          const perPos = tf
+            .squeeze(tf.matMul(h, tf.transpose(head as tf.Tensor2D)), [2])
+            .arraySync() as number[][];
+          return batch.attention_mask.map((m, b) => perPos[b]?.[m.lastIndexOf(1)] as number);
+        });
+        rewards.forEach((r, b) => {
+          expect(Math.abs(r - (batch.rewards[b] as number))).toBeLessThan(1e-4);
+        });
+      }
+      expect(() => model.forward({ inputIds: [[1, 2]], attentionMask: [[1, 1]] })).toThrow(
+        /withLMHead/,
+      );
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('a checkpoint that does not match reports every problem in one typed error', async () => {
+    let err: unknown;
+    try {
+      await loadCausalLM(fixtureDir('tiny-ultrarm'));
+    } catch (e) {
+      err = e;
+    }
+    expect(isRemaxError(err, 'E_CHECKPOINT')).toBe(true);
+    expect(String(err)).toContain('missing lm_head.weight');
+    expect(String(err)).toContain('unexpected regression_head.weight');
+  });
+});

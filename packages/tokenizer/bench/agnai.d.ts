@@ -1,0 +1,7 @@
+// Minimal types for the untyped bench peer @agnai/sentencepiece-js.
+declare module '@agnai/sentencepiece-js' {
+  export class SentencePieceProcessor {
+    load(path: string): Promise<void>;
+    encodeIds(text: string): number[];
+  }
+}

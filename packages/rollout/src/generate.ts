@@ -1,0 +1,365 @@
+// Batched, seeded generation with a KV cache.
+//
+// Row layout (N rows out of B prompts, k = samplesPerPrompt):
+//   rows [0, kB)        sampled; row i*k + j is sample j of prompt i
+//   rows [kB, kB + B)   greedy, one per prompt (only with `pairs`)
+// With `greedy: true` every row is greedy (k must be 1). The prompt prefill
+// runs once on the B prompts; the cache is then expanded to the N rows with
+// `gatherRows`, so sampled and greedy rows share one prefill.
+//
+// Each sampled row draws from its own RNG stream Rng.derive(seed,
+// promptIndex, j), so its tokens depend on (seed, prompt index, sample index)
+// only, never on the other rows of the batch.
+
+import { RemaxError, Rng, tf } from '@remax/core';
+import type { DecodingCache, DecodingModel } from './model.js';
+import {
+  type GenerateOptions,
+  type ResolvedGenerateOptions,
+  resolveGenerateOptions,
+} from './options.js';
+import { type PromptBatch, type PromptRows, readPrompts } from './prompts.js';
+import { type SamplingParams, type TokenChoice, TokenSampler } from './sampling.js';
+
+export type FinishReason = 'eos' | 'length';
+export type RowKind = 'sampled' | 'greedy';
+
+/** What `generate` returns; the caller owns (and disposes) the tensors, e.g. with `dispose()`. */
+export interface GenerateResult {
+  /** int32 [N, P + R]: the left-padded prompt block, then the responses, pad id after EOS. */
+  readonly sequences: tf.Tensor2D;
+  /** int32 [N, P + R]: the prompt mask, then 1 on response tokens (EOS included), 0 after. */
+  readonly attentionMask: tf.Tensor2D;
+  /** P: response tokens start at this column. */
+  readonly promptLength: number;
+  /** R: decoding steps run (<= maxNewTokens; fewer when every row finished early). */
+  readonly newTokens: number;
+  /** Response ids per row, EOS included, no padding. */
+  readonly responses: number[][];
+  readonly responseLengths: number[];
+  readonly finishReason: FinishReason[];
+  /** Which rows are sampled and which greedy (see the row layout). */
+  readonly rowKinds: RowKind[];
+  /** Prompt index (0..B-1) of each row. */
+  readonly rowPrompts: number[];
+  /**
+   * float32 [N, R] with returnLogprobs: for sampled rows the log-probability of
+   * each token under the processed distribution it was drawn from (after
+   * temperature, top-k, top-p, renormalised); for greedy rows under
+   * softmax(logits) at temperature 1. 0 after a row finished.
+   */
+  readonly logprobs?: tf.Tensor2D;
+  /** Disposes sequences, attentionMask and logprobs. */
+  dispose(): void;
+}
+
+/** Options of `generate` beyond the zod-validated ones. */
+export interface GenerateExtras {
+  /** Samples per prompt, k >= 1 (default 1): rows i*k..i*k+k-1 are prompt i. */
+  samplesPerPrompt?: number;
+  /** Recompute the whole sequence each step instead of using the KV cache (reference / benchmarks). */
+  useKVCache?: boolean;
+}
+
+interface RowPlan {
+  readonly kinds: RowKind[];
+  readonly prompts: number[];
+  readonly rngs: (Rng | null)[];
+}
+
+/**
+ * Generates continuations of left-padded prompts. See the module comment for
+ * the row layout and the RNG streams, and `GenerateOptions` for the options.
+ */
+export async function generate(
+  model: DecodingModel,
+  prompts: PromptBatch,
+  options: GenerateOptions & GenerateExtras,
+): Promise<GenerateResult> {
+  const { samplesPerPrompt = 1, useKVCache = true, ...rest } = options;
+  const opts = resolveGenerateOptions(rest);
+  const rows = readPrompts(prompts);
+  const plan = planRows(rows.batchSize, samplesPerPrompt, opts);
+  const decoder = new Decoder(model, rows, plan, opts);
+  return useKVCache ? decoder.runCached() : decoder.runRecomputed();
+}
+
+function planRows(B: number, k: number, opts: ResolvedGenerateOptions): RowPlan {
+  if (!Number.isInteger(k) || k < 1) {
+    throw new RemaxError('E_INPUT', 'samplesPerPrompt must be an integer >= 1', {
+      field: 'samplesPerPrompt',
+      value: k,
+    });
+  }
+  if (opts.greedy && (opts.pairs || k > 1)) {
+    throw new RemaxError('E_INPUT', 'greedy: true makes every row greedy', {
+      field: 'greedy',
+      value: { greedy: true, pairs: opts.pairs, samplesPerPrompt: k },
+      expected: 'pairs: false and samplesPerPrompt: 1 with greedy: true',
+    });
+  }
+  const promptIndices = opts.promptIndices ?? Array.from({ length: B }, (_, i) => i);
+  if (promptIndices.length !== B) {
+    throw new RemaxError('E_INPUT', 'promptIndices needs one entry per prompt row', {
+      field: 'promptIndices',
+      value: promptIndices.length,
+      expected: `${B} entries`,
+    });
+  }
+  const kinds: RowKind[] = [];
+  const prompts: number[] = [];
+  const rngs: (Rng | null)[] = [];
+  if (opts.greedy) {
+    for (let b = 0; b < B; b++) {
+      kinds.push('greedy');
+      prompts.push(b);
+      rngs.push(null);
+    }
+    return { kinds, prompts, rngs };
+  }
+  const seed = opts.seed;
+  if (seed === undefined) {
+    throw new RemaxError('E_INPUT', 'sampling needs a seed', {
+      field: 'seed',
+      expected: 'a safe integer (or greedy: true)',
+    });
+  }
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < k; j++) {
+      kinds.push('sampled');
+      prompts.push(b);
+      rngs.push(Rng.derive(seed, promptIndices[b] as number, j));
+    }
+  }
+  if (opts.pairs) {
+    for (let b = 0; b < B; b++) {
+      kinds.push('greedy');
+      prompts.push(b);
+      rngs.push(null);
+    }
+  }
+  return { kinds, prompts, rngs };
+}
+
+/** The decoding state of one `generate` call. */
+class Decoder {
+  private readonly n: number;
+  private readonly maxLength: number;
+  private readonly tokens: Int32Array; // [N, maxLength]
+  private readonly mask: Int32Array; // [N, maxLength]
+  private readonly logprobs: Float32Array; // [N, maxNewTokens]
+  private readonly finished: boolean[];
+  private readonly reasons: FinishReason[];
+  private readonly responseLengths: number[];
+  private readonly eos: Set<number>;
+  private readonly pad: number;
+  private readonly params: SamplingParams;
+  private sampler: TokenSampler | null = null;
+
+  constructor(
+    private readonly model: DecodingModel,
+    private readonly rows: PromptRows,
+    private readonly plan: RowPlan,
+    private readonly opts: ResolvedGenerateOptions,
+  ) {
+    this.n = plan.kinds.length;
+    const P = rows.promptLength;
+    this.maxLength = P + opts.maxNewTokens;
+    this.tokens = new Int32Array(this.n * this.maxLength);
+    this.mask = new Int32Array(this.n * this.maxLength);
+    plan.prompts.forEach((b, r) => {
+      this.tokens.set(rows.ids.subarray(b * P, (b + 1) * P), r * this.maxLength);
+      this.mask.set(rows.mask.subarray(b * P, (b + 1) * P), r * this.maxLength);
+    });
+    this.logprobs = new Float32Array(this.n * opts.maxNewTokens);
+    this.finished = new Array<boolean>(this.n).fill(false);
+    this.reasons = new Array<FinishReason>(this.n).fill('length');
+    this.responseLengths = new Array<number>(this.n).fill(0);
+    this.eos = new Set(opts.eosTokenId);
+    this.pad = opts.padTokenId ?? opts.eosTokenId[0] ?? 0;
+    this.params = { temperature: opts.temperature, topK: opts.topK, topP: opts.topP };
+  }
+
+  /** Prefill the B prompts once, expand the cache to the N rows, then one token per step. */
+  async runCached(): Promise<GenerateResult> {
+    const { batchSize: B, promptLength: P } = this.rows;
+    let cache: DecodingCache = this.model.createKVCache(B, this.maxLength);
+    try {
+      // Prefill: logits of the last prompt position only, [B, 1, V].
+      let logits = await this.forwardLast(this.rows.ids, this.rows.mask, B, P, P, cache);
+      let rowOfLogits = this.plan.prompts; // row r reads prompt rowOfLogits[r]'s logits
+      if (this.n !== B || rowOfLogits.some((b, r) => b !== r)) {
+        const expanded = cache.gatherRows(this.plan.prompts);
+        cache.dispose();
+        cache = expanded;
+      }
+      for (let step = 0; ; step++) {
+        const done = await this.chooseStep(step, logits, rowOfLogits);
+        if (done) return this.result(step + 1);
+        const L = P + step + 1;
+        const newIds = this.column(P + step);
+        logits = await this.forwardLast(newIds, this.maskPrefix(L), this.n, 1, L, cache);
+        rowOfLogits = identity(this.n);
+      }
+    } finally {
+      cache.dispose();
+    }
+  }
+
+  /** The same decoding without a cache: every step runs the whole sequence (for reference). */
+  async runRecomputed(): Promise<GenerateResult> {
+    const P = this.rows.promptLength;
+    const rowOfLogits = identity(this.n);
+    for (let step = 0; ; step++) {
+      const L = P + step;
+      const logits = await this.forwardLast(
+        this.prefix(this.tokens, L),
+        this.maskPrefix(L),
+        this.n,
+        L,
+        L,
+      );
+      const done = await this.chooseStep(step, logits, rowOfLogits);
+      if (done) return this.result(step + 1);
+    }
+  }
+
+  /** Runs the model on int32 [rows, cols] ids with a [rows, maskCols] mask; returns the [rows, V] last logits. */
+  private async forwardLast(
+    ids: Int32Array,
+    mask: Int32Array,
+    rows: number,
+    cols: number,
+    maskCols: number,
+    cache?: DecodingCache,
+  ): Promise<Float32Array> {
+    const idsT = tf.tensor2d(ids, [rows, cols], 'int32');
+    const maskT = tf.tensor2d(mask, [rows, maskCols], 'int32');
+    let logits: tf.Tensor3D | null = null;
+    try {
+      logits = this.model.forward({
+        inputIds: idsT,
+        attentionMask: maskT,
+        ...(cache ? { kvCache: cache } : {}),
+        lastOnly: true,
+      });
+      if (logits.rank !== 3 || logits.shape[0] !== rows || logits.shape[1] !== 1) {
+        throw new RemaxError('E_SHAPE', 'model returned logits of an unexpected shape', {
+          field: 'logits',
+          value: logits.shape,
+          expected: `[${rows}, 1, V] (forward with lastOnly)`,
+        });
+      }
+      const data = (await logits.data()) as Float32Array;
+      this.sampler ??= new TokenSampler(logits.shape[2]);
+      return data;
+    } finally {
+      tf.dispose([idsT, maskT]);
+      if (logits) logits.dispose();
+    }
+  }
+
+  /**
+   * Chooses the token of every row at `step` from `logits` ([*, V]; row r
+   * reads row rowOfLogits[r]); returns whether decoding is over.
+   */
+  private async chooseStep(
+    step: number,
+    logits: Float32Array,
+    rowOfLogits: readonly number[],
+  ): Promise<boolean> {
+    const sampler = this.sampler as TokenSampler;
+    const V = sampler.vocabSize;
+    const col = this.rows.promptLength + step;
+    const last = step === this.opts.maxNewTokens - 1;
+    const tokens: number[] = [];
+    const active: boolean[] = [];
+    for (let r = 0; r < this.n; r++) {
+      const at = r * this.maxLength + col;
+      if (this.finished[r]) {
+        this.tokens[at] = this.pad;
+        this.mask[at] = 0;
+        tokens.push(this.pad);
+        active.push(false);
+        continue;
+      }
+      const b = rowOfLogits[r] as number;
+      const row = logits.subarray(b * V, (b + 1) * V);
+      const rng = this.plan.rngs[r];
+      const choice: TokenChoice = rng ? sampler.sample(row, this.params, rng) : sampler.greedy(row);
+      this.tokens[at] = choice.token;
+      this.mask[at] = 1;
+      this.logprobs[r * this.opts.maxNewTokens + step] = choice.logprob;
+      this.responseLengths[r] = step + 1;
+      tokens.push(choice.token);
+      active.push(true);
+      if (this.eos.has(choice.token)) {
+        this.finished[r] = true;
+        this.reasons[r] = 'eos';
+      } else if (last) {
+        this.finished[r] = true;
+      }
+    }
+    if (this.opts.onToken) {
+      await this.opts.onToken({ step, tokens, active, finished: [...this.finished] });
+    }
+    return last || this.finished.every(Boolean);
+  }
+
+  /** Column `col` of the token matrix, [N]. */
+  private column(col: number): Int32Array {
+    const out = new Int32Array(this.n);
+    for (let r = 0; r < this.n; r++) out[r] = this.tokens[r * this.maxLength + col] as number;
+    return out;
+  }
+
+  private maskPrefix(cols: number): Int32Array {
+    return this.prefix(this.mask, cols);
+  }
+
+  /** The first `cols` columns of an [N, maxLength] matrix, row-major [N, cols]. */
+  private prefix(m: Int32Array, cols: number): Int32Array {
+    const out = new Int32Array(this.n * cols);
+    for (let r = 0; r < this.n; r++) {
+      out.set(m.subarray(r * this.maxLength, r * this.maxLength + cols), r * cols);
+    }
+    return out;
+  }
+
+  private result(newTokens: number): GenerateResult {
+    const P = this.rows.promptLength;
+    const width = P + newTokens;
+    const sequences = tf.tensor2d(this.prefix(this.tokens, width), [this.n, width], 'int32');
+    const attentionMask = tf.tensor2d(this.prefix(this.mask, width), [this.n, width], 'int32');
+    const responses = this.responseLengths.map((len, r) =>
+      Array.from(this.tokens.subarray(r * this.maxLength + P, r * this.maxLength + P + len)),
+    );
+    let logprobs: tf.Tensor2D | undefined;
+    if (this.opts.returnLogprobs) {
+      const lp = new Float32Array(this.n * newTokens);
+      const M = this.opts.maxNewTokens;
+      for (let r = 0; r < this.n; r++)
+        lp.set(this.logprobs.subarray(r * M, r * M + newTokens), r * newTokens);
+      logprobs = tf.tensor2d(lp, [this.n, newTokens], 'float32');
+    }
+    return {
+      sequences,
+      attentionMask,
+      promptLength: P,
+      newTokens,
+      responses,
+      responseLengths: [...this.responseLengths],
+      finishReason: [...this.reasons],
+      rowKinds: [...this.plan.kinds],
+      rowPrompts: [...this.plan.prompts],
+      ...(logprobs ? { logprobs } : {}),
+      dispose() {
+        tf.dispose([sequences, attentionMask, ...(logprobs ? [logprobs] : [])]);
+      },
+    };
+  }
+}
+
+function identity(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}

@@ -79,7 +79,7 @@ let f16Table: Uint32Array | undefined;
  * is one integer lookup. Integer lanes matter: moving a float through a JS number may quiet a
  * signaling NaN, changing its bits.
  */
-function f16ToFloat32BitsTable(): Uint32Array {
+export function f16ToFloat32BitsTable(): Uint32Array {
   if (f16Table === undefined) {
     const bits = new Uint32Array(65536);
     const values = new Float32Array(bits.buffer);

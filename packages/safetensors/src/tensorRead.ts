@@ -1,11 +1,11 @@
 import { RemaxError } from '@remax/core';
 import { bytesPerElement, type DType, elementCount, type TypedArray, viewAs } from './dtype.js';
 import { readBytesAt, readExactly } from './fileRange.js';
-import { bf16ToFloat32Array, f16ToFloat32Array } from './halfFloat.js';
+import { bf16ToFloat32Array, f16ToFloat32Array, f16ToFloat32BitsTable } from './halfFloat.js';
 import { isContiguous, type TensorLocation } from './tensorSource.js';
 
-// Conversions to float32 stream through a scratch buffer of this size, so peak memory
-// stays near the float32 result instead of result + whole source tensor.
+// Integer/F64 conversions to float32 stream through a scratch buffer of this size, so peak
+// memory stays near the float32 result instead of result + whole source tensor.
 const CONVERT_CHUNK_BYTES = 16 << 20;
 
 /**
@@ -16,6 +16,7 @@ export async function readTensor(
   name: string,
   loc: TensorLocation,
   asFloat32: boolean,
+  chunkLimit = CONVERT_CHUNK_BYTES,
 ): Promise<TypedArray> {
   const size = bytesPerElement(loc.dtype);
   const count = elementCount(loc.shape);
@@ -28,8 +29,18 @@ export async function readTensor(
       const bytes = await readBytesAt(loc.handle, loc.file, loc.position, byteLength, what);
       return viewAs(loc.dtype, bytes);
     }
+    if (loc.dtype === 'BF16' || loc.dtype === 'F16') {
+      // Read the 16-bit values into the upper half of the result and widen in place, front
+      // to back: element i is read before out[i] overwrites it. One pass, no scratch buffer,
+      // peak memory = the float32 result.
+      const out = new Float32Array(count);
+      const upper = new Uint8Array(out.buffer, byteLength, byteLength);
+      await readExactly(loc.handle, loc.file, loc.position, upper, what);
+      widenInPlace(loc.dtype, out, count);
+      return out;
+    }
     const out = new Float32Array(count);
-    const chunkBytes = Math.max(size, CONVERT_CHUNK_BYTES - (CONVERT_CHUNK_BYTES % size));
+    const chunkBytes = Math.max(size, chunkLimit - (chunkLimit % size));
     const scratch = new Uint8Array(Math.min(byteLength, chunkBytes));
     for (let done = 0; done < byteLength; done += scratch.byteLength) {
       const chunk = scratch.subarray(0, Math.min(scratch.byteLength, byteLength - done));
@@ -56,6 +67,18 @@ export async function readTensor(
   const out = new Float32Array(count);
   convertToFloat32(loc.dtype, typed, out, 0);
   return out;
+}
+
+/** Widens `count` 16-bit floats stored in the upper half of `out`'s buffer into float32. */
+function widenInPlace(dtype: 'BF16' | 'F16', out: Float32Array, count: number): void {
+  const src = new Uint16Array(out.buffer, count * 2, count);
+  const dst = new Uint32Array(out.buffer, 0, count);
+  if (dtype === 'BF16') {
+    for (let i = 0; i < count; i++) dst[i] = src[i]! << 16;
+  } else {
+    const table = f16ToFloat32BitsTable();
+    for (let i = 0; i < count; i++) dst[i] = table[src[i]!]!;
+  }
 }
 
 function assertWithin(name: string, loc: TensorLocation, bytes: number): void {

@@ -20,6 +20,7 @@ export {
   backendInfo,
   initBackend,
 } from './backend.js';
+export { disposeBatch, microBatches, sliceRows } from './batches.js';
 export {
   describeValue,
   isRemaxError,
@@ -35,7 +36,42 @@ export {
   linear,
   logprobsFromLogits,
 } from './ops/index.js';
+export {
+  type AccumulatedGrads,
+  AdamW,
+  type AdamWConfig,
+  type AdamWMoments,
+  type AdamWOptions,
+  type AdamWState,
+  accumulateGradients,
+  adamWConfigSchema,
+  type ClippedGrads,
+  clipCoefficient,
+  clipGradNorm,
+  constantWithWarmup,
+  cosineWithWarmup,
+  GradientAccumulator,
+  type GradReduction,
+  globalGradNorm,
+  gradsByName,
+  linearWithWarmup,
+  lrMultiplier,
+  type OptimizerStepOptions,
+  type OptimizerStepResult,
+  optimizerStep,
+  type ScheduleKind,
+  type WarmupSchedule,
+} from './optim/index.js';
 export { Rng, type RngState } from './rng.js';
+export {
+  logprobMismatch,
+  mean,
+  PhaseClock,
+  responseSums,
+  responseTokenMean,
+  std,
+  TensorBytesWatermark,
+} from './stepMetrics.js';
 export { tf } from './tf.js';
 export type { Policy, RewardModel, TokenBatch } from './types.js';
 export { formatZodIssues, type ParseOptions, parseWith } from './zod.js';

@@ -26,6 +26,7 @@ describe('PyTorch .bin (restricted unpickler + lazy zip reads)', () => {
     ['cases.bin', 'protocol 2, OrderedDict with _metadata (BUILD)'],
     ['cases-p4.bin', 'protocol 4: FRAME, MEMOIZE, STACK_GLOBAL, another archive root'],
     ['cases-be.bin', 'big-endian byteorder marker'],
+    ['cases-zip64.bin', 'zip64 end record, locator and extra fields'],
   ])('%s (%s): offsets, strides, shared storages and every dtype', async (file) => {
     const bin = await openCheckpoint(testFixture(file));
     const expected = await openCheckpoint(testFixture('cases.expected.safetensors'));

@@ -93,10 +93,18 @@ class TorchPickler(pickle.Pickler):
         return None
 
 
+def fixed_zip(path):
+    """A ZipFile whose writestr uses a fixed timestamp, so regenerated fixtures are identical."""
+    z = zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED)
+    plain = z.writestr
+    z.writestr = lambda name, data: plain(zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0)), data)
+    return z
+
+
 def write_torch_zip(path, state, storages, protocol=2, big_endian=False, root="archive"):
     buf = __import__("io").BytesIO()
     TorchPickler(buf, protocol=protocol).dump(state)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as z:
+    with fixed_zip(path) as z:
         z.writestr(f"{root}/data.pkl", buf.getvalue())
         if big_endian:
             z.writestr(f"{root}/byteorder", "big")
@@ -104,6 +112,34 @@ def write_torch_zip(path, state, storages, protocol=2, big_endian=False, root="a
             data = s.values.astype(s.values.dtype.newbyteorder(">")) if big_endian else s.values
             z.writestr(f"{root}/data/{s.key}", data.tobytes())
         z.writestr(f"{root}/version", "3\n")
+
+
+def write_zip64(path, source_zip):
+    """Rewrites a zip with every zip64 structure (APPNOTE 4.3.9-4.3.15, 4.5.3): 0xFFFFFFFF sizes
+    and offsets backed by zip64 extra fields, a zip64 end record and locator, as torch writes
+    archives over 4 GB."""
+    import zlib
+    with zipfile.ZipFile(source_zip) as z:
+        entries = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+    out, central = bytearray(), bytearray()
+    for name, data in entries:
+        n, crc, offset = name.encode(), zlib.crc32(data), len(out)
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 45, 0, 0, 0, 0, crc, 0xFFFFFFFF, 0xFFFFFFFF, len(n), 20)
+        out += n + struct.pack("<HHQQ", 1, 16, len(data), len(data)) + data
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 45, 45, 0, 0, 0, 0, crc, 0xFFFFFFFF,
+                               0xFFFFFFFF, len(n), 28, 0, 0, 0, 0, 0xFFFFFFFF)
+        central += n + struct.pack("<HHQQQ", 1, 24, len(data), len(data), offset)
+    cd_offset = len(out)
+    out += central
+    eocd64 = len(out)
+    out += struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, len(entries), len(entries),
+                       len(central), cd_offset)
+    out += struct.pack("<IIQI", 0x07064B50, 0, eocd64, 1)
+    out += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    with open(path, "wb") as f:
+        f.write(out)
+    with zipfile.ZipFile(path) as z:  # the standard library must agree it is a valid zip
+        assert [(i.filename, z.read(i.filename)) for i in z.infolist()] == entries
 
 
 def write_safetensors(path, tensors):
@@ -157,6 +193,7 @@ def main():
     write_torch_zip(os.path.join(HERE, "cases-p4.bin"), dict(tensors), stores, protocol=4, root="cases-p4")
     write_torch_zip(os.path.join(HERE, "cases-be.bin"), state_dict_like(tensors), stores, big_endian=True)
     write_safetensors(os.path.join(HERE, "cases.expected.safetensors"), expected)
+    write_zip64(os.path.join(HERE, "cases-zip64.bin"), os.path.join(HERE, "cases.bin"))
 
     # Hand-written pickles naming dangerous globals exactly (pickle itself would spell os.system
     # as posix.system): GLOBAL for protocol 2, STACK_GLOBAL for protocol 4.
@@ -165,17 +202,17 @@ def main():
                  b"\x8c\x0eprint('pwned')\x85Rs.")
     for name, pkl in (("evil-os-system.bin", evil_os), ("evil-builtins-eval.bin", evil_eval)):
         pickletools.dis(pkl, out=__import__("io").StringIO())  # well-formed pickles
-        with zipfile.ZipFile(os.path.join(HERE, name), "w") as z:
+        with fixed_zip(os.path.join(HERE, name)) as z:
             z.writestr("archive/data.pkl", pkl)
             z.writestr("archive/version", "3\n")
-    with zipfile.ZipFile(os.path.join(HERE, "no-data-pkl.bin"), "w") as z:
+    with fixed_zip(os.path.join(HERE, "no-data-pkl.bin")) as z:
         z.writestr("archive/data/0", b"\0" * 16)
         z.writestr("archive/version", "3\n")
     # A storage entry named by the pickle but absent from the zip.
     s = Storage("0", "F32", [1, 2])
     buf = __import__("io").BytesIO()
     TorchPickler(buf, protocol=2).dump({"w": Tensor(s, 0, [2], [1])})
-    with zipfile.ZipFile(os.path.join(HERE, "missing-storage.bin"), "w") as z:
+    with fixed_zip(os.path.join(HERE, "missing-storage.bin")) as z:
         z.writestr("archive/data.pkl", buf.getvalue())
     # A view reaching past the end of its storage.
     write_torch_zip(os.path.join(HERE, "view-out-of-bounds.bin"), {"w": Tensor(s, 1, [2], [1])}, [s])

@@ -3,5 +3,6 @@ declare module '@agnai/sentencepiece-js' {
   export class SentencePieceProcessor {
     load(path: string): Promise<void>;
     encodeIds(text: string): number[];
+    decodeIds(ids: number[]): string;
   }
 }

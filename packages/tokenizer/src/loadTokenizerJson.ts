@@ -14,8 +14,13 @@ const addedTokenSchema = z.looseObject({
 
 const bpeModelSchema = z.looseObject({
   type: z.literal('BPE'),
-  vocab: z.record(z.string(), z.number().int().nonnegative()),
-  merges: z.array(z.union([z.string(), z.tuple([z.string(), z.string()])])),
+  // vocab (tens of thousands of entries) and merges are checked by hand: zod on
+  // them costs most of the load time.
+  vocab: z.custom<Record<string, unknown>>(
+    (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+    'expected an object of piece -> id',
+  ),
+  merges: z.custom<unknown[]>((v) => Array.isArray(v), 'expected an array of merges'),
   unk_token: z.string().nullish(),
   byte_fallback: z.boolean().nullish(),
   fuse_unk: z.boolean().nullish(),
@@ -196,7 +201,17 @@ export function tokenizerJsonModelFrom(
     code: 'E_FORMAT',
   });
 
-  const vocab = new Map<string, number>(Object.entries(model.vocab));
+  const vocab = new Map<string, number>();
+  for (const [piece, id] of Object.entries(model.vocab)) {
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
+      throw new RemaxError('E_FORMAT', 'a vocab id is not a non-negative integer', {
+        file,
+        field: `model.vocab[${JSON.stringify(piece)}]`,
+        value: id,
+      });
+    }
+    vocab.set(piece, id);
+  }
   const added = json.added_tokens ?? [];
   let size = 0;
   for (const id of vocab.values()) size = Math.max(size, id + 1);
@@ -253,10 +268,17 @@ export function tokenizerJsonModelFrom(
   const bosText = cfg.bos_token === undefined ? controlDefault('<s>') : tokenText(cfg.bos_token);
   const eosText = cfg.eos_token === undefined ? controlDefault('</s>') : tokenText(cfg.eos_token);
   const merges = model.merges.map((m, rank): [string, string] => {
-    if (typeof m !== 'string') return m;
-    const parts = m.split(' ');
+    if (
+      Array.isArray(m) &&
+      m.length === 2 &&
+      typeof m[0] === 'string' &&
+      typeof m[1] === 'string'
+    ) {
+      return [m[0], m[1]];
+    }
+    const parts = typeof m === 'string' ? m.split(' ') : [];
     if (parts.length !== 2) {
-      throw new RemaxError('E_FORMAT', 'a merge is not two tokens separated by one space', {
+      throw new RemaxError('E_FORMAT', 'a merge is not "left right" or [left, right]', {
         file,
         field: `model.merges[${rank}]`,
         value: m,

@@ -97,32 +97,36 @@ export class SentencePieceBpe implements WordEncoder {
 
     let pairCount = 0;
     for (const [text, id] of normal) {
-      const cps = [...text];
-      if (cps.length === 1) {
-        const cp = cps[0]!.codePointAt(0)!;
+      const cp = text.codePointAt(0)!;
+      const units = cp > 0xffff ? 2 : 1;
+      if (text.length === units) {
         if (cp < 0x10000) this.bmpKey[cp] = id;
         else this.astralKey.set(cp, id);
       }
-      pairCount += cps.length - 1;
+      pairCount += text.length - 1;
     }
     this.merges = new PairTable(pairCount);
-    const keyOfText = (s: string): number => {
-      const id = normal.get(s);
-      if (id !== undefined) return id;
-      const cp = s.codePointAt(0)!;
-      // Only a single character can be a symbol without being a piece.
-      return s.length === (cp > 0xffff ? 2 : 1) ? n + cp : -1;
-    };
+    // Every split of a piece at a character boundary into two symbols that can
+    // exist (a piece, or a single character) is a merge producing that piece.
     for (const [text, id] of normal) {
-      let offset = 0;
-      const cps = [...text];
-      for (let k = 0; k < cps.length - 1; k++) {
-        offset += cps[k]!.length;
-        const left = keyOfText(text.slice(0, offset));
-        const right = keyOfText(text.slice(offset));
-        if (left >= 0 && right >= 0) this.merges.setIfAbsent(left, right, id);
+      for (let offset = 1; offset < text.length; offset++) {
+        const unit = text.charCodeAt(offset);
+        if (unit >= 0xdc00 && unit <= 0xdfff) continue; // inside a surrogate pair
+        const left = this.keyOfText(text.slice(0, offset), normal);
+        if (left < 0) continue;
+        const right = this.keyOfText(text.slice(offset), normal);
+        if (right >= 0) this.merges.setIfAbsent(left, right, id);
       }
     }
+  }
+
+  /** The symbol key of a text: its piece id, or `vocabSize + cp` for a single character. */
+  private keyOfText(s: string, normal: Map<string, number>): number {
+    const id = normal.get(s);
+    if (id !== undefined) return id;
+    const cp = s.codePointAt(0)!;
+    // Only a single character can be a symbol without being a piece.
+    return s.length === (cp > 0xffff ? 2 : 1) ? this.vocabSize + cp : -1;
   }
 
   private keyOfCodePoint(cp: number): number {

@@ -7,7 +7,7 @@ import { openSafetensorsFile } from '../src/safetensorsFile.js';
 import { readTensor } from '../src/tensorRead.js';
 import { withTempDir } from './tmpDir.js';
 
-const N = 100_003; // odd, so no conversion can rely on even lengths
+const N = 100_003; // odd: the scalar path; `bfEven` (N - 1) takes the paired bf16 path
 
 describe('readTensor: fast paths equal the naive element-by-element conversion', () => {
   it('BF16/F16 in-place widening, chunked integer conversion', async () => {
@@ -18,6 +18,7 @@ describe('readTensor: fast paths equal the naive element-by-element conversion',
       const longs = BigInt64Array.from({ length: N }, (_, i) => BigInt(i) * 1_000_003n - 7n);
       await writeSafetensors(file, {
         bf: { dtype: 'BF16', shape: [N], data: bits },
+        bfEven: { dtype: 'BF16', shape: [N - 1], data: bits.subarray(0, N - 1) },
         h: { dtype: 'F16', shape: [N], data: bits },
         i16: { dtype: 'I16', shape: [N], data: ints },
         i64: { dtype: 'I64', shape: [N], data: longs },
@@ -28,6 +29,13 @@ describe('readTensor: fast paths equal the naive element-by-element conversion',
         // bf16 -> f32 is the bit pattern shifted up (exact, NaN payloads included) ...
         const shifted = Uint32Array.from(bits, (b) => b * 65536);
         expect(Buffer.from(bf.buffer).equals(Buffer.from(shifted.buffer))).toBe(true);
+        const bfEven = (await readTensor('bfEven', source.locate('bfEven')!, true)) as Float32Array;
+        const shiftedEven = shifted.subarray(0, N - 1);
+        expect(
+          Buffer.from(bfEven.buffer).equals(
+            Buffer.from(shiftedEven.buffer, 0, shiftedEven.byteLength),
+          ),
+        ).toBe(true);
         // ... and, as numbers, what the scalar decoder gives.
         for (let i = 0; i < N; i += 997) {
           const v = bf16BitsToFloat32(bits[i]!);

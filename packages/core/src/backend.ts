@@ -110,9 +110,23 @@ function isModuleNotFound(e: unknown, specifier: string): boolean {
   );
 }
 
+/** The one wasm start of this process (concurrent initBackend calls share it). */
+let wasmStart: Promise<void> | null = null;
+
 async function useWasm(options: BackendOptions): Promise<string> {
+  // The thread count is fixed by the first start; later calls only switch to wasm.
+  wasmStart ??= startWasm(options).catch((e: unknown) => {
+    wasmStart = null;
+    throw e;
+  });
+  await wasmStart;
+  return use('wasm');
+}
+
+async function startWasm(options: BackendOptions): Promise<void> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
-  if (tf.findBackend('wasm') !== null) return use('wasm'); // already started: thread count is fixed
+  // Look without tf.findBackend, which would start an init of its own.
+  if (tf.engine().registry['wasm'] !== undefined) return;
   const log = options.log ?? console.warn;
   const threads = wasmThreadsWanted(options.wasmThreads);
   if (threads > 1) {
@@ -130,7 +144,7 @@ async function useWasm(options: BackendOptions): Promise<string> {
       }
       if (outcome === true && tf.getBackend() === 'wasm') {
         wasmThreadsInUse = wasm.getThreadsCount();
-        return use('wasm');
+        return;
       }
       shims.remove();
       const why =
@@ -144,7 +158,6 @@ async function useWasm(options: BackendOptions): Promise<string> {
   const ok = await tf.setBackend('wasm');
   if (!ok) throw new RemaxError('E_BACKEND', 'backend failed to initialise', { value: 'wasm' });
   wasmThreadsInUse = 1;
-  return use('wasm');
 }
 
 export function wasmThreadsWanted(option: number | undefined): number {

@@ -4,7 +4,8 @@ import { tf } from '@remax/core';
  * DeepSpeed-Chat `actor_loss_fn`, the PPO clipped surrogate (Schulman et al. 2017):
  * ratio = exp((logp - old_logp) * mask), loss = sum(max(-A*ratio,
  * -A*clip(ratio, 1-eps, 1+eps)) * mask) / sum(mask). All inputs [B, R] over the
- * response columns; only `logprobs` carries a gradient.
+ * response columns; only `logprobs` carries a gradient. `tokenCount` replaces
+ * sum(mask) when a micro-batch is scaled to its share of the whole batch.
  */
 export function actorLoss(
   logprobs: tf.Tensor2D,
@@ -12,19 +13,22 @@ export function actorLoss(
   advantages: tf.Tensor2D,
   mask: tf.Tensor2D,
   cliprange: number,
+  tokenCount?: number,
 ): tf.Scalar {
   return tf.tidy(() => {
     const ratio = tf.exp(tf.mul(tf.sub(logprobs, oldLogprobs), mask));
     const loss1 = tf.mul(tf.neg(advantages), ratio);
     const loss2 = tf.mul(tf.neg(advantages), tf.clipByValue(ratio, 1 - cliprange, 1 + cliprange));
-    return tf.div(tf.sum(tf.mul(tf.maximum(loss1, loss2), mask)), tf.sum(mask)) as tf.Scalar;
+    const denominator = tokenCount ?? tf.sum(mask);
+    return tf.div(tf.sum(tf.mul(tf.maximum(loss1, loss2), mask)), denominator) as tf.Scalar;
   });
 }
 
 /**
  * DeepSpeed-Chat `critic_loss_fn`, clipped value loss:
  * V_clip = clip(V, V_old - eps, V_old + eps),
- * loss = 0.5 * sum(max((V - R)^2, (V_clip - R)^2) * mask) / sum(mask).
+ * loss = 0.5 * sum(max((V - R)^2, (V_clip - R)^2) * mask) / sum(mask)
+ * (`tokenCount` replaces sum(mask) as in actorLoss).
  */
 export function criticLoss(
   values: tf.Tensor2D,
@@ -32,6 +36,7 @@ export function criticLoss(
   returns: tf.Tensor2D,
   mask: tf.Tensor2D,
   cliprangeValue: number,
+  tokenCount?: number,
 ): tf.Scalar {
   return tf.tidy(() => {
     const clipped = tf.minimum(
@@ -41,7 +46,7 @@ export function criticLoss(
     const loss1 = tf.square(tf.sub(values, returns));
     const loss2 = tf.square(tf.sub(clipped, returns));
     const masked = tf.mul(tf.maximum(loss1, loss2), mask);
-    return tf.mul(0.5, tf.div(tf.sum(masked), tf.sum(mask))) as tf.Scalar;
+    return tf.mul(0.5, tf.div(tf.sum(masked), tokenCount ?? tf.sum(mask))) as tf.Scalar;
   });
 }
 

@@ -37,7 +37,9 @@ function expectRowsClose(actual: number[][], expected: number[][], tol: number) 
   expect(actual.length).toBe(expected.length);
   actual.forEach((row, b) => {
     expect(row.length).toBe(expected[b]?.length);
-    row.forEach((x, t) => expect(Math.abs(x - (expected[b]?.[t] as number))).toBeLessThan(tol));
+    row.forEach((x, t) => {
+      expect(Math.abs(x - (expected[b]?.[t] as number))).toBeLessThan(tol);
+    });
   });
 }
 

@@ -74,4 +74,10 @@ export {
 } from './stepMetrics.js';
 export { tf } from './tf.js';
 export type { Policy, RewardModel, TokenBatch } from './types.js';
+export {
+  type OptimizerSettings,
+  optimizerFields,
+  ParameterUpdater,
+  type UpdateResult,
+} from './updater.js';
 export { formatZodIssues, type ParseOptions, parseWith } from './zod.js';

@@ -13,6 +13,7 @@ export {
   type TokenEvent,
 } from './options.js';
 export type { IntMatrix, PromptBatch } from './prompts.js';
+export { type RolloutSettings, rolloutGenerator } from './rolloutGenerator.js';
 export {
   type KeptTokens,
   type SamplingParams,

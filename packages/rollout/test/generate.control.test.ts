@@ -1,7 +1,7 @@
 // Control flow of `generate` on a scripted TEST DOUBLE (see fakeModel.ts).
 import { initBackend, isRemaxError, tf } from '@remax/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generate, type TokenEvent } from '../src/index.js';
+import { generate, rolloutGenerator, type TokenEvent } from '../src/index.js';
 import { ScriptedFakeModel } from './fakeModel.js';
 
 const EOS = 5;
@@ -203,5 +203,45 @@ describe('generate control flow (scripted test double)', () => {
       'E_INPUT',
     );
     await expectRemaxError(generate(model, prompts, { ...ok, promptIndices: [1] }), 'E_INPUT');
+  });
+});
+
+describe('rolloutGenerator (core GenerateFn adapter)', () => {
+  it('splits one batched pass into sampled rows (i*k + j) and greedy rows', async () => {
+    const model = new ScriptedFakeModel(8, nextToken);
+    const generateFn = rolloutGenerator(model, {
+      maxNewTokens: 3,
+      temperature: 0.01,
+      eosTokenId: EOS,
+      padTokenId: PAD,
+      returnLogprobs: true,
+    });
+    const before = tf.memory().numTensors;
+    const batch = {
+      inputIds: tf.tensor2d(prompts.inputIds, undefined, 'int32'),
+      attentionMask: tf.tensor2d(prompts.attentionMask, undefined, 'int32'),
+    };
+    const rollout = await generateFn(batch, { samplesPerPrompt: 2, greedy: true, seed: 5 });
+    expect(model.log[1]).toBe('gather 0,0,1,1,0,1');
+    expect(rollout.sampled.inputIds.arraySync()).toEqual([
+      [0, 7, 1, 2, 3, 4],
+      [0, 7, 1, 2, 3, 4],
+      [3, 3, 3, 4, 5, PAD],
+      [3, 3, 3, 4, 5, PAD],
+    ]);
+    expect(rollout.sampled.responseLengths).toEqual([3, 3, 2, 2]);
+    expect(rollout.sampled.promptLength).toBe(3);
+    expect(rollout.sampled.logprobs?.shape).toEqual([4, 3]);
+    expect(rollout.greedy?.attentionMask.arraySync()).toEqual([
+      [0, 1, 1, 1, 1, 1],
+      [1, 1, 1, 1, 1, 0],
+    ]);
+    for (const part of [rollout.sampled, rollout.greedy]) {
+      tf.dispose(
+        [part?.inputIds, part?.attentionMask, part?.logprobs].filter((t) => t !== undefined),
+      );
+    }
+    tf.dispose([batch.inputIds, batch.attentionMask]);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -13,7 +13,7 @@ const settings = {
 };
 
 function makeParams(): Map<string, tf.Variable> {
-  return new Map([
+  return new Map<string, tf.Variable>([
     [
       'w',
       tf.variable(

@@ -64,7 +64,9 @@ describe('ParameterUpdater', () => {
     expect(rb.gradNorm).toBeCloseTo(ra.gradNorm, 5);
     expect(ra.gradNorm).toBeGreaterThan(settings.maxGradNorm); // clipping was exercised
     values(a).forEach((row, i) => {
-      row.forEach((v, j) => expect(Math.abs(v - (values(b)[i]?.[j] as number))).toBeLessThan(1e-6));
+      row.forEach((v, j) => {
+        expect(Math.abs(v - (values(b)[i]?.[j] as number))).toBeLessThan(1e-6);
+      });
     });
     ua.dispose();
     ub.dispose();

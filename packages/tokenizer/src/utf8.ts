@@ -7,9 +7,23 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * string into UTF-8 (SentencePiece only ever sees valid UTF-8).
  */
 export function toWellFormed(text: string): string {
+  return hasNativeWellFormed
+    ? (text as unknown as WellFormedString).toWellFormed()
+    : replaceLoneSurrogates(text);
+}
+
+/** The portable form of `toWellFormed` (for runtimes without the ES2024 method). */
+export function replaceLoneSurrogates(text: string): string {
   LONE_SURROGATE.lastIndex = 0;
   return LONE_SURROGATE.test(text) ? text.replace(LONE_SURROGATE, '\uFFFD') : text;
 }
+
+/** ES2024 String methods (Node 20 has them; the TS lib we target does not declare them). */
+interface WellFormedString {
+  toWellFormed(): string;
+}
+const hasNativeWellFormed =
+  typeof (String.prototype as Partial<WellFormedString>).toWellFormed === 'function';
 
 /** Appends the UTF-8 bytes of code point `cp` to `out`. */
 export function pushUtf8(cp: number, out: number[]): void {

@@ -125,9 +125,13 @@ function swapBytes(bytes: Uint8Array, size: number): void {
   }
 }
 
-type Lane = Uint8Array | Uint16Array | Uint32Array | BigUint64Array;
+/** Integer lanes of one element's width: copying through them is bit-exact (no float moves). */
+interface Lanes {
+  [index: number]: number | bigint;
+  readonly length: number;
+}
 
-function lanes(bytes: Uint8Array, size: number): Lane {
+function lanes(bytes: Uint8Array, size: number): Lanes {
   const { buffer, byteOffset, byteLength } = bytes;
   if (size === 8) return new BigUint64Array(buffer, byteOffset, byteLength / 8);
   if (size === 4) return new Uint32Array(buffer, byteOffset, byteLength / 4);
@@ -135,7 +139,7 @@ function lanes(bytes: Uint8Array, size: number): Lane {
   return bytes;
 }
 
-/** Copies a strided view into a new C-ordered buffer (bit-exact: integer lanes, no float moves). */
+/** Copies a strided view into a new C-ordered buffer. */
 function gather(raw: Uint8Array, shape: number[], strides: number[], size: number): Uint8Array {
   const count = elementCount(shape);
   const out = new Uint8Array(count * size);
@@ -150,8 +154,8 @@ function gather(raw: Uint8Array, shape: number[], strides: number[], size: numbe
   while (o < count) {
     let base = 0;
     for (let d = 0; d < last; d++) base += index[d]! * strides[d]!;
-    for (let j = 0; j < lastSize; j++)
-      (dst as Uint32Array)[o++] = (src as Uint32Array)[base + j * lastStride]!;
+    for (let j = 0; j < lastSize; j++) dst[o++] = src[base + j * lastStride]!;
+    // Advance the multi-index over all but the last dimension (odometer order).
     for (let d = last - 1; d >= 0; d--) {
       index[d] = index[d]! + 1;
       if (index[d]! < shape[d]!) break;

@@ -306,3 +306,36 @@ describe('files', () => {
     });
   });
 });
+
+describe('tokenizer.json spellings', () => {
+  it('a Metaspace(prepend_scheme first, split false) tokenizer.json encodes like Prepend+Replace', async () => {
+    const { readFileSync } = await import('node:fs');
+    const json = JSON.parse(readFileSync(`${FIXTURES}llama-tokenizer.json`, 'utf8'));
+    const legacy = Tokenizer.fromTokenizerJson(json);
+    const metaspace = Tokenizer.fromTokenizerJson({
+      ...json,
+      normalizer: null,
+      pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first', split: false },
+      decoder: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first', split: false },
+      model: { ...json.model, merges: json.model.merges.map((m: string) => m.split(' ')) },
+    });
+    for (const text of ['Hello world', '  two  spaces ', '\n<s> x', '日本語 🙂', '']) {
+      expect(metaspace.encode(text)).toEqual(legacy.encode(text));
+    }
+    expectRemaxError(
+      () =>
+        Tokenizer.fromTokenizerJson({
+          ...json,
+          normalizer: null,
+          pre_tokenizer: {
+            type: 'Metaspace',
+            replacement: '▁',
+            prepend_scheme: 'always',
+            split: true,
+          },
+        }),
+      'E_UNSUPPORTED',
+      /pre_tokenizer/,
+    );
+  });
+});

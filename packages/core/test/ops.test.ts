@@ -8,6 +8,7 @@ import {
   Rng,
   tf,
 } from '../src/index.js';
+import { logprobsWithTensorOps } from '../src/ops/logprobs.js';
 
 function randn(rng: Rng, shape: number[], scale = 1): tf.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -100,11 +101,45 @@ describe('ops', () => {
     });
   });
 
-  it('chunked paths agree with a single chunk (many rows, wide vocab)', () => {
+  it('chunked tensor-op paths (GPU/native backends) agree with the naive formulas', () => {
     const rng = Rng.fromSeed(3);
     tf.tidy(() => {
-      // 2 x 70 rows x 32000 vocab > the 4M-element chunk: exercises several chunks
-      const [B, T, V] = [2, 70, 32000];
+      // chunks of 3 rows (maxChunkElements 3 * V): several chunks and a ragged last one
+      const [B, T, V] = [2, 7, 50];
+      const chunk = { maxChunkElements: 3 * V };
+      const p = randn(rng, [B, T, V], 2) as tf.Tensor3D;
+      const q = randn(rng, [B, T, V], 2) as tf.Tensor3D;
+      const ids = tf.tensor2d(
+        Array.from({ length: B }, () => Array.from({ length: T }, () => rng.nextInt(V))),
+        [B, T],
+        'int32',
+      );
+      const c1 = randn(rng, [B, T - 1]);
+      const c2 = randn(rng, [B, T]);
+      expect(maxAbsDiff(logprobsWithTensorOps(p, ids, 3 * V), naiveLogprobs(p, ids))).toBeLessThan(
+        1e-5,
+      );
+      expect(maxAbsDiff(entropyFromLogits(p, chunk), naiveEntropy(p))).toBeLessThan(1e-5);
+      expect(maxAbsDiff(fullKL(p, q, chunk), naiveKL(p, q))).toBeLessThan(1e-5);
+      const g1 = tf.grad((x: tf.Tensor) =>
+        tf.sum(tf.mul(logprobsWithTensorOps(x as tf.Tensor3D, ids, 3 * V), c1)),
+      )(p);
+      const g2 = tf.grad((x: tf.Tensor) =>
+        tf.sum(tf.mul(naiveLogprobs(x as tf.Tensor3D, ids), c1)),
+      )(p);
+      expect(maxAbsDiff(g1, g2)).toBeLessThan(1e-5);
+      const k1 = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(fullKL(x as tf.Tensor3D, q, chunk), c2)))(
+        p,
+      );
+      const k2 = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(naiveKL(x as tf.Tensor3D, q), c2)))(p);
+      expect(maxAbsDiff(k1, k2)).toBeLessThan(1e-5);
+    });
+  });
+
+  it('logprobsFromLogits at the real vocab (32000) agrees with the naive formula', () => {
+    const rng = Rng.fromSeed(5);
+    tf.tidy(() => {
+      const [B, T, V] = [2, 5, 32000];
       const p = randn(rng, [B, T, V], 2) as tf.Tensor3D;
       const ids = tf.tensor2d(
         Array.from({ length: B }, () => Array.from({ length: T }, () => rng.nextInt(V))),
@@ -112,7 +147,6 @@ describe('ops', () => {
         'int32',
       );
       expect(maxAbsDiff(logprobsFromLogits(p, ids), naiveLogprobs(p, ids))).toBeLessThan(1e-4);
-      expect(maxAbsDiff(entropyFromLogits(p), naiveEntropy(p))).toBeLessThan(1e-4);
     });
   });
 

@@ -13,3 +13,8 @@ export function rowChunks(
   for (let s = 0; s < rows; s += per) out.push([s, Math.min(rows, s + per)]);
   return out;
 }
+
+export interface ChunkOptions {
+  /** Largest temporary [rows, V] chunk, in elements (default 4M = 16 MB of float32). */
+  maxChunkElements?: number;
+}

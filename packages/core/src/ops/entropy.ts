@@ -1,5 +1,5 @@
 import { tf } from '../tf.js';
-import { rowChunks } from './chunking.js';
+import { type ChunkOptions, rowChunks } from './chunking.js';
 import { customOp } from './customOp.js';
 
 /**
@@ -7,13 +7,13 @@ import { customOp } from './customOp.js';
  * [B, T, V] -> [B, T], chunked over rows; custom gradient
  * dH/dx_k = -p_k (log p_k + H).
  */
-export function entropyFromLogits(logits: tf.Tensor3D): tf.Tensor2D {
+export function entropyFromLogits(logits: tf.Tensor3D, options: ChunkOptions = {}): tf.Tensor2D {
   const [B, T, V] = logits.shape;
   const N = B * T;
   const op = customOp(([xIn]: [tf.Tensor], save) => {
     const x = tf.reshape(xIn, [N, V]) as tf.Tensor2D;
     const parts: tf.Tensor1D[] = [];
-    for (const [s, e] of rowChunks(N, V)) {
+    for (const [s, e] of rowChunks(N, V, options.maxChunkElements)) {
       parts.push(
         tf.tidy(() => {
           const a = tf.logSoftmax(tf.slice(x, [s, 0], [e - s, V]));
@@ -29,7 +29,7 @@ export function entropyFromLogits(logits: tf.Tensor3D): tf.Tensor2D {
         const [xs, hS] = saved as [tf.Tensor2D, tf.Tensor1D];
         const dyFlat = tf.reshape(dy, [N]);
         const parts2: tf.Tensor2D[] = [];
-        for (const [s, e] of rowChunks(N, V)) {
+        for (const [s, e] of rowChunks(N, V, options.maxChunkElements)) {
           parts2.push(
             tf.tidy(() => {
               const n = e - s;

@@ -1,6 +1,6 @@
 import { RemaxError } from '../errors.js';
 import { tf } from '../tf.js';
-import { rowChunks } from './chunking.js';
+import { type ChunkOptions, rowChunks } from './chunking.js';
 import { customOp } from './customOp.js';
 
 /**
@@ -11,7 +11,11 @@ import { customOp } from './customOp.js';
  * [B, T, V] log-softmax is held: d/dx_k = p_k (log p_k - log q_k - KL) for the
  * policy logits and q_k - p_k for the reference logits.
  */
-export function fullKL(policyLogits: tf.Tensor3D, refLogits: tf.Tensor3D): tf.Tensor2D {
+export function fullKL(
+  policyLogits: tf.Tensor3D,
+  refLogits: tf.Tensor3D,
+  options: ChunkOptions = {},
+): tf.Tensor2D {
   const [B, T, V] = policyLogits.shape;
   if (refLogits.shape.join() !== policyLogits.shape.join()) {
     throw new RemaxError('E_SHAPE', 'fullKL: refLogits must have the shape of policyLogits', {
@@ -25,7 +29,7 @@ export function fullKL(policyLogits: tf.Tensor3D, refLogits: tf.Tensor3D): tf.Te
     const x = tf.reshape(pIn, [N, V]) as tf.Tensor2D;
     const y = tf.reshape(qIn, [N, V]) as tf.Tensor2D;
     const parts: tf.Tensor1D[] = [];
-    for (const [s, e] of rowChunks(N, V)) {
+    for (const [s, e] of rowChunks(N, V, options.maxChunkElements)) {
       parts.push(
         tf.tidy(() => {
           const a = tf.logSoftmax(tf.slice(x, [s, 0], [e - s, V]));
@@ -43,7 +47,7 @@ export function fullKL(policyLogits: tf.Tensor3D, refLogits: tf.Tensor3D): tf.Te
         const dyFlat = tf.reshape(dy, [N]);
         const dx: tf.Tensor2D[] = [];
         const dq: tf.Tensor2D[] = [];
-        for (const [s, e] of rowChunks(N, V)) {
+        for (const [s, e] of rowChunks(N, V, options.maxChunkElements)) {
           const [gx, gy] = tf.tidy(() => {
             const n = e - s;
             const a = tf.logSoftmax(tf.slice(xs, [s, 0], [n, V]));

@@ -1,3 +1,4 @@
+export type { ChunkOptions } from './chunking.js';
 export { type CustomOpResult, customOp } from './customOp.js';
 export { entropyFromLogits } from './entropy.js';
 export { fullKL } from './fullKL.js';

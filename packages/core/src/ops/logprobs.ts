@@ -2,6 +2,7 @@ import { RemaxError } from '../errors.js';
 import { tf } from '../tf.js';
 import { rowChunks } from './chunking.js';
 import { customOp } from './customOp.js';
+import { hostView } from './hostMemory.js';
 
 /**
  * logprobs[b, t] = log p(ids[b, t+1] | ids[b, ..t]) = logits[b, t, ids[b, t+1]] - logsumexp(logits[b, t, :]).
@@ -27,6 +28,17 @@ export function logprobsFromLogits(logits: tf.Tensor3D, ids: tf.Tensor2D): tf.Te
       expected: 'T >= 2',
     });
   }
+  if (hostView(logits) !== null) return logprobsOnHost(logits, ids);
+  return logprobsWithTensorOps(logits, ids);
+}
+
+/** The tensor-op path (GPU / native backends), chunked over rows of at most `maxChunkElements`. */
+export function logprobsWithTensorOps(
+  logits: tf.Tensor3D,
+  ids: tf.Tensor2D,
+  maxChunkElements = 1 << 22,
+): tf.Tensor2D {
+  const [B, T, V] = logits.shape;
   const N = B * T;
   const op = customOp(([logitsIn]: [tf.Tensor], save) => {
     const x = tf.reshape(logitsIn, [N, V]) as tf.Tensor2D; // [N, V], shares data
@@ -36,7 +48,7 @@ export function logprobsFromLogits(logits: tf.Tensor3D, ids: tf.Tensor2D): tf.Te
     ) as tf.Tensor1D; // [N]
     const lseParts: tf.Tensor1D[] = [];
     const pickedParts: tf.Tensor1D[] = [];
-    for (const [s, e] of rowChunks(N, V)) {
+    for (const [s, e] of rowChunks(N, V, maxChunkElements)) {
       const [lse, picked] = tf.tidy(() => {
         const c = tf.slice(x, [s, 0], [e - s, V]); // [n, V]
         const lse = tf.logSumExp(c, 1) as tf.Tensor1D; // [n]
@@ -61,7 +73,7 @@ export function logprobsFromLogits(logits: tf.Tensor3D, ids: tf.Tensor2D): tf.Te
         // dy [B, T-1] -> [N] with a zero for each row's last position
         const dyFull = tf.reshape(tf.concat([dy, tf.zeros([B, 1])], 1), [N]) as tf.Tensor1D;
         const parts: tf.Tensor2D[] = [];
-        for (const [s, e] of rowChunks(N, V)) {
+        for (const [s, e] of rowChunks(N, V, maxChunkElements)) {
           parts.push(
             tf.tidy(() => {
               const n = e - s;
@@ -75,6 +87,59 @@ export function logprobsFromLogits(logits: tf.Tensor3D, ids: tf.Tensor2D): tf.Te
           );
         }
         return tf.reshape(tf.concat(parts, 0), [B, T, V]);
+      },
+    };
+  });
+  return op(logits) as tf.Tensor2D;
+}
+
+/**
+ * The same op as plain loops over host memory (wasm heap / cpu arrays): one
+ * pass per row for max and sum(exp) in float64, and the gradient written
+ * straight into the output tensor's storage. Nothing [N, V]-sized is
+ * allocated besides the gradient itself.
+ */
+function logprobsOnHost(logits: tf.Tensor3D, ids: tf.Tensor2D): tf.Tensor2D {
+  const [B, T, V] = logits.shape;
+  const N = B * T;
+  const idData = ids.dataSync();
+  const targets = new Int32Array(N); // targets[b*T + t] = ids[b, t+1]; 0 at each row's end
+  for (let b = 0; b < B; b++)
+    for (let t = 0; t < T - 1; t++) targets[b * T + t] = idData[b * T + t + 1] as number;
+  const op = customOp(([logitsIn]: [tf.Tensor], save) => {
+    const x = hostView(logitsIn) as Float32Array;
+    const lse = new Float32Array(N);
+    const values = new Float32Array(B * (T - 1));
+    for (let n = 0; n < N; n++) {
+      const o = n * V;
+      let m = -Infinity;
+      for (let v = 0; v < V; v++) if ((x[o + v] as number) > m) m = x[o + v] as number;
+      let s = 0;
+      for (let v = 0; v < V; v++) s += Math.exp((x[o + v] as number) - m);
+      lse[n] = m + Math.log(s);
+      const t = n % T;
+      if (t < T - 1)
+        values[n - Math.floor(n / T)] = (x[o + (targets[n] as number)] as number) - m - Math.log(s);
+    }
+    save([logitsIn]);
+    return {
+      value: tf.tensor2d(values, [B, T - 1]),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const dyData = dy.dataSync(); // [B, T-1]
+        const grad = tf.zeros([B, T, V]);
+        const g = hostView(grad) as Float32Array; // after every allocation
+        const xs = hostView(saved[0] as tf.Tensor) as Float32Array;
+        for (let n = 0; n < N; n++) {
+          const t = n % T;
+          if (t === T - 1) continue; // no target: zero gradient
+          const d = dyData[n - Math.floor(n / T)] as number;
+          if (d === 0) continue;
+          const o = n * V;
+          const l = lse[n] as number;
+          for (let v = 0; v < V; v++) g[o + v] = -d * Math.exp((xs[o + v] as number) - l);
+          g[o + (targets[n] as number)] = (g[o + (targets[n] as number)] as number) + d;
+        }
+        return grad;
       },
     };
   });

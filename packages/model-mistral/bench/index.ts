@@ -1,0 +1,177 @@
+// pnpm bench: JSON lines. Forward and forward+backward throughput of the "small"
+// config (issue 5), the GFLOP/s ratio to a plain matMul of the same total FLOPs
+// measured in the same run, a breakdown by component, the attention strategies,
+// and the KV-cache decode step.
+import { initBackend, linear, logprobsFromLogits, Rng, tf } from '@remax/core';
+import { attention, groupedMatMul } from '../src/attention.js';
+import { type CausalLM, createCausalLM } from '../src/index.js';
+import { bestMs, emit, sync } from './timing.js';
+
+const small = {
+  model_type: 'mistral',
+  vocab_size: 32000,
+  hidden_size: 256,
+  intermediate_size: 688,
+  num_hidden_layers: 4,
+  num_attention_heads: 8,
+  num_key_value_heads: 4,
+  rms_norm_eps: 1e-5,
+  rope_theta: 10000,
+  sliding_window: null,
+};
+const B = 8;
+const T = 128;
+const only = process.argv[2]; // optional: run one section
+
+const backend = await initBackend();
+const rng = Rng.fromSeed(0);
+const model = createCausalLM(small, { rng });
+const d = model.dims;
+const N = B * T;
+const ids = Array.from({ length: B }, () => Array.from({ length: T }, () => rng.nextInt(d.vocab)));
+const mask = ids.map((r) => r.map(() => 1));
+
+// FLOPs of one forward (multiply-add = 2): linears, LM head, attention products (full T x T).
+const kvDim = d.kvHeads * d.headDim;
+const linearFlops =
+  2 *
+  N *
+  d.layers *
+  (2 * d.hidden * d.hidden + 2 * d.hidden * kvDim + 3 * d.hidden * d.intermediate);
+const headFlops = 2 * N * d.hidden * d.vocab;
+const attnFlops = d.layers * 2 * 2 * B * d.heads * T * T * d.headDim;
+const forwardFlops = linearFlops + headFlops + attnFlops;
+const gflops = (flops: number, ms: number) => flops / ms / 1e6;
+
+// Reference: plain 2-D matMul with the same total FLOPs (square n³ · 2 = forwardFlops).
+const n = Math.round(Math.cbrt(forwardFlops / 2));
+const ma = tf.randomNormal([n, n]) as tf.Tensor2D;
+const mb = tf.randomNormal([n, n]) as tf.Tensor2D;
+const matMulMs = await bestMs(() => sync(() => tf.matMul(ma, mb)));
+const matMulRate = gflops(2 * n * n * n, matMulMs);
+tf.dispose([ma, mb]);
+emit({ bench: 'reference-matmul', backend, shape: [n, n, n], ms: matMulMs, gflops: matMulRate });
+
+async function forwardBench(m: CausalLM, label: string) {
+  const fwdMs = await bestMs(() => sync(() => m.forward({ inputIds: ids, attentionMask: mask })));
+  const vars = [...m.parameters().values()];
+  const fbMs = await bestMs(() => {
+    const { value, grads } = tf.variableGrads(
+      () => tf.sum(m.logprobsOf({ inputIds: ids, attentionMask: mask })) as tf.Scalar,
+      vars,
+    );
+    (Object.values(grads)[0] as tf.Tensor).dataSync();
+    tf.dispose([value, ...Object.values(grads)]);
+  }, 2);
+  const rate = gflops(forwardFlops, fwdMs);
+  emit({
+    bench: 'small-forward',
+    attention: label,
+    backend,
+    batch: B,
+    tokens: T,
+    forward_ms: fwdMs,
+    forward_tokens_per_s: (N / fwdMs) * 1000,
+    forward_gflops: rate,
+    ratio_to_matmul: rate / matMulRate,
+    forward_backward_ms: fbMs,
+    forward_backward_tokens_per_s: (N / fbMs) * 1000,
+  });
+}
+
+if (!only || only === 'decode') {
+  // Rollout shape: 8 sampled + 8 greedy rows, 64-token prompt, then one token per step.
+  const rows = 16;
+  const prompt = 64;
+  const steps = 16;
+  const pIds = Array.from({ length: rows }, () =>
+    Array.from({ length: prompt }, () => rng.nextInt(d.vocab)),
+  );
+  for (const how of ['perGroup', 'batched'] as const) {
+    model.attentionMatMul = how;
+    const run = async () => {
+      const cache = model.createKVCache(rows, prompt + steps);
+      const m = pIds.map((r) => r.map(() => 1));
+      const t0 = performance.now();
+      sync(() =>
+        model.forward({ inputIds: pIds, attentionMask: m, kvCache: cache, lastOnly: true }),
+      );
+      const t1 = performance.now();
+      for (let s = 0; s < steps; s++) {
+        for (const r of m) r.push(1);
+        const next = pIds.map(() => [rng.nextInt(d.vocab)]);
+        sync(() =>
+          model.forward({ inputIds: next, attentionMask: m, kvCache: cache, lastOnly: true }),
+        );
+      }
+      const t2 = performance.now();
+      cache.dispose();
+      return { prefill: t1 - t0, step: (t2 - t1) / steps };
+    };
+    await run();
+    const res = await run();
+    emit({
+      bench: 'small-kv-decode',
+      attention: how,
+      backend,
+      rows,
+      prompt,
+      prefill_ms: res.prefill,
+      decode_step_ms: res.step,
+      decode_tokens_per_s: (rows / res.step) * 1000,
+    });
+  }
+  model.attentionMatMul = 'batched';
+}
+if (!only || only === 'forward') {
+  for (const how of ['perGroup', 'batched'] as const) {
+    model.attentionMatMul = how;
+    await forwardBench(model, how);
+  }
+  model.attentionMatMul = 'batched';
+}
+
+if (!only || only === 'breakdown') {
+  // Components at the same shapes, one layer's worth x layers.
+  const r = (shape: number[]) => tf.randomNormal(shape);
+  const x = r([N, d.hidden]) as tf.Tensor2D;
+  const wQ = r([d.hidden, d.hidden]) as tf.Tensor2D;
+  const wK = r([d.hidden, kvDim]) as tf.Tensor2D;
+  const wG = r([d.hidden, d.intermediate]) as tf.Tensor2D;
+  const wD = r([d.intermediate, d.hidden]) as tf.Tensor2D;
+  const wHead = r([d.hidden, d.vocab]) as tf.Tensor2D;
+  const q = r([N, d.heads, d.headDim]) as tf.Tensor3D;
+  const kT = r([B * d.kvHeads, d.headDim, T]) as tf.Tensor3D;
+  const v = r([B * d.kvHeads, T, d.headDim]) as tf.Tensor3D;
+  const bias = tf.zeros([B, 1, T, T]) as tf.Tensor4D;
+  const logits = r([B, T, d.vocab]) as tf.Tensor3D;
+  const idsT = tf.tensor2d(ids, [B, T], 'int32');
+  const parts: Record<string, number> = {};
+  parts['qkvo_projections'] =
+    d.layers *
+    (await bestMs(() => sync(() => [linear(x, wQ), linear(x, wK), linear(x, wK), linear(x, wQ)])));
+  parts['mlp'] =
+    d.layers *
+    (await bestMs(() =>
+      sync(() => {
+        const g = linear(x, wG);
+        return linear(tf.mul(tf.mul(g, tf.sigmoid(g)), linear(x, wG)) as tf.Tensor2D, wD);
+      }),
+    ));
+  for (const how of ['perGroup', 'batched'] as const) {
+    parts[`attention_${how}`] =
+      d.layers * (await bestMs(() => sync(() => attention(q, kT, v, bias, B, T, how))));
+  }
+  parts['lm_head'] = await bestMs(() => sync(() => linear(x, wHead)));
+  parts['logprobs_softmax'] = await bestMs(() => sync(() => logprobsFromLogits(logits, idsT)));
+  // the products alone, to separate matMul time from the softmax/transposes around them
+  const qg = r([B * d.kvHeads, 2 * T, d.headDim]) as tf.Tensor3D;
+  for (const how of ['perGroup', 'batched'] as const) {
+    parts[`attention_products_only_${how}`] =
+      d.layers * (await bestMs(() => sync(() => groupedMatMul(qg, kT, how))));
+  }
+  emit({ bench: 'small-breakdown-forward-ms', backend, ...parts });
+  tf.dispose([x, wQ, wK, wG, wD, wHead, q, kT, v, bias, logits, idsT, qg]);
+}
+
+model.dispose();

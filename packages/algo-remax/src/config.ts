@@ -1,3 +1,4 @@
+import { optimizerFields } from '@remax/core';
 import { z } from 'zod';
 
 /**
@@ -49,28 +50,7 @@ export const RemaxConfigSchema = z
       .positive()
       .default(4)
       .describe('rows per forward/backward; gradients accumulate over micro-batches [4]'),
-    lr: z.number().positive().default(5e-7).describe('peak learning rate [5e-7, the card]'),
-    betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.9, 0.95]),
-    eps: z.number().positive().default(1e-8),
-    weightDecay: z.number().min(0).default(0),
-    maxGradNorm: z
-      .number()
-      .positive()
-      .nullable()
-      .default(1)
-      .describe('global gradient-norm clip (clip_grad_norm_); null = off [1.0]'),
-    schedule: z
-      .enum(['constant', 'linear', 'cosine'])
-      .default('constant')
-      .describe('lr schedule after warmup'),
-    warmupSteps: z.number().int().min(0).default(0),
-    totalSteps: z
-      .number()
-      .int()
-      .positive()
-      .nullable()
-      .default(null)
-      .describe('optimizer steps of the run; needed by the linear and cosine schedules'),
+    ...optimizerFields,
   })
   .strict()
   .superRefine((c, ctx) => {

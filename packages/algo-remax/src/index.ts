@@ -1,3 +1,4 @@
+export { type RemaxConfig, type RemaxConfigInput, RemaxConfigSchema } from './config.js';
 export { type KLEstimator, klEstimate, sampledKL } from './kl.js';
 export { AdaptiveKLController, FixedKLController, type KLController } from './klController.js';
 export {
@@ -8,6 +9,7 @@ export {
   type RemaxLossStats,
   remaxLoss,
 } from './loss.js';
+export { ReMax, type RemaxExperience, remaxAlgorithm } from './remax.js';
 export {
   type GreedyBaseline,
   greedyBaseline,

@@ -1,0 +1,260 @@
+// The ReMax algorithm (Li et al. 2023): one step is
+//   rollout (sampled + greedy, one pass) -> rewards of both -> scores (policy,
+//   reference; no gradient) -> returns -> loss + gradients (micro-batched)
+//   -> clip -> AdamW.
+import {
+  type Algorithm,
+  type AlgorithmContext,
+  type AlgorithmFactory,
+  type AlgorithmState,
+  disposeBatch,
+  type Experience,
+  logprobMismatch,
+  mean,
+  microBatches,
+  ParameterUpdater,
+  PhaseClock,
+  parseWith,
+  RemaxError,
+  type RolloutSequences,
+  responseSums,
+  responseTokenMean,
+  type SequenceBatch,
+  type StepMetrics,
+  sliceRows,
+  std,
+  TensorBytesWatermark,
+  type TokenBatch,
+  tf,
+} from '@remax/core';
+import { type RemaxConfig, type RemaxConfigInput, RemaxConfigSchema } from './config.js';
+import { AdaptiveKLController, FixedKLController, type KLController } from './klController.js';
+import { countResponseTokens, policyGradientLoss } from './loss.js';
+import { greedyBaseline, remaxReturns } from './returns.js';
+import { type SequenceScores, scoreSequences } from './scoring.js';
+
+/** One batch of sampled responses with everything the loss needs. */
+export interface RemaxExperience extends Experience {
+  /** The sampled sequences [B, P + R] (owned; freed by dispose). */
+  readonly batch: SequenceBatch;
+  /** Returns [B, T-1], constants, zero outside each response. */
+  readonly returns: number[][];
+  /** Response tokens in the batch: the loss's denominator. */
+  readonly responseTokens: number;
+  /** Mean per-sequence KL penalty (what the adaptive controller observes). */
+  readonly sequenceKl: number;
+}
+
+export class ReMax implements Algorithm<RemaxExperience> {
+  readonly name = 'remax';
+  readonly config: RemaxConfig;
+  private readonly kl: KLController;
+  private readonly updater: ParameterUpdater;
+
+  constructor(
+    config: RemaxConfigInput,
+    private readonly ctx: AlgorithmContext,
+  ) {
+    this.config = parseWith(RemaxConfigSchema, config, { what: 'ReMax config' });
+    const c = this.config;
+    this.kl =
+      c.klTarget === null
+        ? new FixedKLController(c.klCtl)
+        : new AdaptiveKLController(c.klCtl, c.klTarget, c.klHorizon);
+    this.updater = new ParameterUpdater(ctx.policy.parameters(), c);
+  }
+
+  async makeExperience(prompts: TokenBatch): Promise<RemaxExperience> {
+    const c = this.config;
+    const clock = new PhaseClock();
+    const memory = new TensorBytesWatermark();
+    // 1. rollout: a sampled and a greedy response per prompt, one batched pass
+    const seed = this.ctx.rng.nextUint32();
+    const rollout = await clock.time('rollout', () =>
+      this.ctx.generate(prompts, { samplesPerPrompt: 1, greedy: true, seed }),
+    );
+    const { sampled, greedy } = rollout;
+    memory.sample();
+    try {
+      if (!greedy) {
+        throw new RemaxError('E_STATE', 'ReMax needs the greedy responses from generate', {
+          field: 'rollout.greedy',
+          expected: 'a GenerateFn that honours request.greedy',
+        });
+      }
+      // 2. rewards of the sampled and the greedy responses
+      const reward = await clock.time('reward', () => this.ctx.reward(sampled));
+      const greedyReward = await clock.time('reward', () => this.ctx.reward(greedy));
+      // 3. policy and reference scores (no gradient), micro-batched
+      const scores = clock.timeSync('score', () => this.score(sampled, memory));
+      // 4. returns: the greedy baseline and the per-step KL penalty
+      const start = sampled.promptLength - 1;
+      const { advantages, clipped } = greedyBaseline(reward, greedyReward, c.rewardClip);
+      const returns = remaxReturns(
+        { kl: scores.kl, actionMask: scores.actionMask, advantages, start },
+        { klCtl: this.kl.value, gamma: c.gamma },
+      );
+      const penaltyPerSequence = responseSums(scores.kl, scores.actionMask, start);
+      const rolloutLogprobs = sampled.logprobs?.arraySync() as number[][] | undefined;
+      const generated = sum(sampled.responseLengths) + sum(greedy.responseLengths);
+      const metrics: StepMetrics = {
+        'reward/mean': mean(reward),
+        'reward/std': std(reward),
+        'reward/greedy_mean': mean(greedyReward),
+        'reward/minus_greedy_mean': mean(reward) - mean(greedyReward),
+        'reward/clip_fraction': clipped.filter(Boolean).length / clipped.length,
+        'returns/advantage_mean': mean(advantages),
+        'kl/penalty': mean(penaltyPerSequence),
+        'kl/full': mean(responseSums(scores.fullKl, scores.actionMask, start)),
+        'kl/ctl': this.kl.value,
+        'response/length_mean': mean(sampled.responseLengths),
+        'response/greedy_length_mean': mean(greedy.responseLengths),
+        'policy/entropy': responseTokenMean(scores.entropy, scores.actionMask, start),
+        'policy/logprob_mismatch': rolloutLogprobs
+          ? logprobMismatch(rolloutLogprobs, scores.logprobs, sampled.responseLengths, start)
+          : Number.NaN,
+        'time/rollout_s': clock.seconds['rollout'] ?? 0,
+        'time/reward_s': clock.seconds['reward'] ?? 0,
+        'time/score_s': clock.seconds['score'] ?? 0,
+        'throughput/rollout_tokens_per_s': generated / (clock.seconds['rollout'] ?? Number.NaN),
+        'memory/experience_peak_tensor_bytes': memory.peak,
+      };
+      const batch = {
+        inputIds: sampled.inputIds,
+        attentionMask: sampled.attentionMask,
+        promptLength: sampled.promptLength,
+      };
+      return {
+        numSequences: reward.length,
+        metrics,
+        batch,
+        returns,
+        responseTokens: countResponseTokens(scores.actionMask, start),
+        sequenceKl: mean(penaltyPerSequence),
+        dispose: () => disposeBatch(batch),
+      };
+    } catch (e) {
+      disposeBatch(sampled);
+      throw e;
+    } finally {
+      sampled.logprobs?.dispose();
+      if (greedy) disposeRollout(greedy);
+    }
+  }
+
+  async trainStep(experience: RemaxExperience): Promise<StepMetrics> {
+    const c = this.config;
+    const clock = new PhaseClock();
+    const memory = new TensorBytesWatermark();
+    const { batch, returns } = experience;
+    const rows = batch.inputIds.shape[0];
+    const policy = this.ctx.policy;
+    const normalizer = Math.max(experience.responseTokens, 1);
+    // 5. loss and gradients per micro-batch; normalised by the whole batch's
+    //    token count, so the accumulated gradient is the full-batch gradient
+    clock.timeSync('train', () => {
+      for (const [s, e] of microBatches(rows, c.microBatchSize)) {
+        const part = sliceRows(batch, s, e);
+        try {
+          this.updater.addMicroBatch(() => {
+            const loss = policyGradientLoss(policy, part, returns.slice(s, e), normalizer);
+            memory.sample(); // the forward's activations are alive here
+            return loss;
+          });
+          memory.sample();
+        } finally {
+          disposeBatch(part);
+        }
+      }
+    });
+    // 6. clip + AdamW; a non-finite loss or gradient skips the update
+    const update = clock.timeSync('update', () => this.updater.step());
+    // 7. the adaptive KL coefficient follows the observed KL
+    if (!update.skipped) this.kl.update(experience.sequenceKl, experience.numSequences);
+    const trainSeconds = (clock.seconds['train'] ?? 0) + (clock.seconds['update'] ?? 0);
+    return {
+      step: update.step,
+      loss: update.loss,
+      ...experience.metrics,
+      'optim/grad_norm': update.gradNorm,
+      'optim/lr': update.lr,
+      'optim/skipped': update.skipped ? 1 : 0,
+      'optim/skipped_total': update.skippedTotal,
+      'time/train_s': clock.seconds['train'] ?? 0,
+      'time/update_s': clock.seconds['update'] ?? 0,
+      'throughput/train_tokens_per_s': (rows * batch.inputIds.shape[1]) / trainSeconds,
+      'memory/peak_tensor_bytes': Math.max(
+        memory.peak,
+        experience.metrics['memory/experience_peak_tensor_bytes'] ?? 0,
+      ),
+      'memory/max_rss_bytes': process.resourceUsage().maxRSS * 1024,
+    };
+  }
+
+  getState(): AlgorithmState {
+    const { json, tensors } = this.updater.getState();
+    return { json: { ...json, klCtl: this.kl.value }, tensors };
+  }
+
+  setState(state: AlgorithmState): void {
+    this.updater.setState(state);
+    const klCtl = state.json['klCtl'];
+    if (typeof klCtl !== 'number' || !Number.isFinite(klCtl)) {
+      throw new RemaxError('E_STATE', 'ReMax state has no valid klCtl', {
+        field: 'klCtl',
+        value: klCtl,
+      });
+    }
+    if (this.kl instanceof AdaptiveKLController) this.kl.value = klCtl;
+  }
+
+  dispose(): void {
+    this.updater.dispose();
+  }
+
+  /** scoreSequences over micro-batches, rows concatenated. */
+  private score(batch: SequenceBatch, memory: TensorBytesWatermark): SequenceScores {
+    const c = this.config;
+    const parts: SequenceScores[] = [];
+    for (const [s, e] of microBatches(batch.inputIds.shape[0], c.microBatchSize)) {
+      const part = sliceRows(batch, s, e);
+      try {
+        parts.push(
+          scoreSequences(this.ctx.policy, this.ctx.reference, part, {
+            klPenalty: c.klPenalty,
+            klEstimator: c.klEstimator,
+            onPeak: () => memory.sample(),
+          }),
+        );
+      } finally {
+        disposeBatch(part);
+      }
+    }
+    const cat = (k: keyof SequenceScores) => parts.flatMap((p) => p[k]);
+    return {
+      logprobs: cat('logprobs'),
+      refLogprobs: cat('refLogprobs'),
+      kl: cat('kl'),
+      fullKl: cat('fullKl'),
+      entropy: cat('entropy'),
+      actionMask: cat('actionMask'),
+    };
+  }
+}
+
+function disposeRollout(r: RolloutSequences): void {
+  tf.dispose([r.inputIds, r.attentionMask]);
+  r.logprobs?.dispose();
+}
+
+function sum(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
+}
+
+/** `algorithms.remax` for the example: swap algorithms with one config field. */
+export const remaxAlgorithm: AlgorithmFactory<typeof RemaxConfigSchema, RemaxExperience> = {
+  name: 'remax',
+  configSchema: RemaxConfigSchema,
+  needsCritic: false,
+  create: (config, context) => new ReMax(config, context),
+};

@@ -13,6 +13,9 @@ const DTYPE_ORDER: DType[] = ['BOOL', 'U8', 'I8', 'I16', 'F16', 'BF16', 'I32', '
 /** Float32 -> 16-bit conversions run in chunks so writing never doubles a tensor's memory. */
 const CONVERT_CHUNK_ELEMENTS = 1 << 22;
 
+/** Distinguishes concurrent writes from this process to the same path. */
+let tempCounter = 0;
+
 export type TensorMap = Map<string, TensorEntry> | Record<string, TensorEntry>;
 
 function compareNames(a: string, b: string): number {
@@ -77,7 +80,7 @@ export async function writeSafetensors(
   }
   const ordered = layoutOrder(entries);
   const header = encodeHeader(ordered, { format: 'pt', ...metadata });
-  const temp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  const temp = `${path}.tmp-${process.pid}-${(tempCounter += 1)}`;
   let handle: FileHandle | undefined;
   try {
     handle = await open(temp, 'w');

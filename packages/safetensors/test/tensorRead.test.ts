@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bf16BitsToFloat32, f16BitsToFloat32 } from '../src/halfFloat.js';
@@ -68,7 +68,6 @@ describe('resource leaks', () => {
       await writeSafetensors(file, { a: { dtype: 'F32', shape: [4], data: new Float32Array(4) } });
       const bad = join(dir, 'bad.safetensors');
       await writeSafetensors(bad, { a: { dtype: 'F32', shape: [4], data: new Float32Array(4) } });
-      const { writeFile, readFile } = await import('node:fs/promises');
       await writeFile(bad, (await readFile(bad)).subarray(0, 30));
       const fds = async () => (await readdir('/proc/self/fd')).length;
       const round = async () => {

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openCheckpoint, type TensorEntry, writeSafetensors } from '../src/index.js';
@@ -150,6 +150,26 @@ describe('writeSafetensors', () => {
         await expect(writeSafetensors(path, tensors)).rejects.toThrow(/bad\.safetensors: a/);
       }
       await expect(readFile(path)).rejects.toThrow(/ENOENT/);
+    });
+  });
+});
+
+describe('writeSafetensors atomicity', () => {
+  it('concurrent writes to one path leave one complete file and no temporary files', async () => {
+    await withTempDir(async (dir) => {
+      const path = join(dir, 'same.safetensors');
+      await Promise.all(
+        [1, 2, 3, 4].map((v) =>
+          writeSafetensors(path, {
+            a: { dtype: 'F32', shape: [1000], data: new Float32Array(1000).fill(v) },
+          }),
+        ),
+      );
+      expect(await readdir(dir)).toEqual(['same.safetensors']);
+      const ckpt = await openCheckpoint(path);
+      const a = (await ckpt.read('a')) as Float32Array;
+      expect(new Set(a).size).toBe(1);
+      await ckpt.close();
     });
   });
 });

@@ -80,7 +80,8 @@ export async function writeSafetensors(
   }
   const ordered = layoutOrder(entries);
   const header = encodeHeader(ordered, { format: 'pt', ...metadata });
-  const temp = `${path}.tmp-${process.pid}-${(tempCounter += 1)}`;
+  tempCounter += 1;
+  const temp = `${path}.tmp-${process.pid}-${tempCounter}`;
   let handle: FileHandle | undefined;
   try {
     handle = await open(temp, 'w');

@@ -6,18 +6,23 @@ import { RemaxError } from '@remax/core';
  * Ties keep input order (a stable plan: same input, same batches).
  */
 export function microBatchPlan(lengths: readonly number[], size: number): number[][] {
-  if (!Number.isInteger(size) || size < 1) {
-    throw new RemaxError('E_CONFIG', 'micro-batch size must be a positive integer', {
-      field: 'microBatchSize',
-      value: size,
-    });
-  }
+  checkMicroBatchSize(size);
   const order = lengths
     .map((_, i) => i)
     .sort((a, b) => (lengths[b] ?? 0) - (lengths[a] ?? 0) || a - b);
   const plan: number[][] = [];
   for (let i = 0; i < order.length; i += size) plan.push(order.slice(i, i + size));
   return plan;
+}
+
+/** Throws a typed error unless `size` is a positive integer. */
+export function checkMicroBatchSize(size: number): void {
+  if (!Number.isInteger(size) || size < 1) {
+    throw new RemaxError('E_CONFIG', 'micro-batch size must be a positive integer', {
+      field: 'microBatchSize',
+      value: size,
+    });
+  }
 }
 
 /** Right-pads rows to their longest length; returns ids, mask and each row's last real index. */

@@ -3,15 +3,15 @@ import { type CausalLM, loadCausalLM } from '@remax/model-mistral';
 import { Tokenizer } from '@remax/tokenizer';
 import type { Conversation } from './conversation.js';
 import { headAtPositions } from './lastPosition.js';
-import { padRight, scoreInMicroBatches } from './microBatch.js';
+import { checkMicroBatchSize, padRight, scoreInMicroBatches } from './microBatch.js';
 import { inspectRewardCheckpoint, REGRESSION_HEAD } from './rewardCheckpoint.js';
 import { buildRewardInputs, type RewardInputs } from './rewardInputs.js';
 import { type SaveOptions, saveRewardDirectory } from './saveRewardDirectory.js';
 import type { TextTokenizer } from './textTokenizer.js';
 import { checkIdsAndMask, type IntMatrix, realTokens, toRows } from './tokenRows.js';
 
-/** Default rows per forward pass; picked from `pnpm bench` (see README). */
-export const DEFAULT_MICRO_BATCH_SIZE = 8;
+/** Default rows per forward pass: 1, the fastest in `pnpm bench` on wasm (see README). */
+export const DEFAULT_MICRO_BATCH_SIZE = 1;
 
 export interface RewardModelOptions {
   /** Rows per forward pass (default DEFAULT_MICRO_BATCH_SIZE); rows are sorted by length first. */
@@ -158,6 +158,17 @@ export async function loadRewardModel(
   dir: string,
   options: RewardModelOptions = {},
 ): Promise<UltraRewardModel> {
+  // options first: a bad value must fail before megabytes of weights load
+  checkMicroBatchSize(options.microBatchSize ?? DEFAULT_MICRO_BATCH_SIZE);
+  if (
+    options.maxLength !== undefined &&
+    (!Number.isInteger(options.maxLength) || options.maxLength < 2)
+  ) {
+    throw new RemaxError('E_CONFIG', 'reward maxLength must be an integer >= 2', {
+      field: 'maxLength',
+      value: options.maxLength,
+    });
+  }
   const info = await inspectRewardCheckpoint(dir, { needTokenizer: true });
   const maxLength = options.maxLength ?? info.maxPositionEmbeddings ?? 4096;
   const tokenizer = await Tokenizer.fromDir(dir);

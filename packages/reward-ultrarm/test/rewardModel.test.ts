@@ -3,9 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, isRemaxError, tf } from '@remax/core';
 import { openCheckpoint, type TensorEntry, writeSafetensors } from '@remax/safetensors';
+import { Tokenizer } from '@remax/tokenizer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadRewardModel, type UltraRewardModel } from '../src/index.js';
-import { golden, type PaddedBatch, ULTRARM_DIR, ultraRMVariant } from './helpers.js';
+import { loadRewardModel, makeRewardFn, type UltraRewardModel } from '../src/index.js';
+import {
+  golden,
+  MISTRAL_TOKENIZER,
+  type PaddedBatch,
+  ULTRARM_DIR,
+  ultraRMVariant,
+} from './helpers.js';
 
 const TOL = 1e-4;
 
@@ -99,6 +106,43 @@ describe('UltraRM golden rewards', () => {
     expectRewards(scores.rewards.slice(0, 2), golden.right_padded.rewards.slice(0, 2));
   });
 
+  it('makeRewardFn: mistral-v1 policy ids (pads, EOS) -> the golden rewards', async () => {
+    const mistral = await Tokenizer.fromFile(MISTRAL_TOKENIZER);
+    const conversations = goldenConversations();
+    const prompts = conversations.map((c) => mistral.encodeChat(c.messages, 'mistral-v1'));
+    const responses = conversations.map((c) => [...mistral.encode(c.completion), mistral.eosId]);
+    const P = Math.max(...prompts.map((p) => p.length));
+    const R = Math.max(...responses.map((r) => r.length));
+    const rows = prompts.map((p, b) => {
+      const r = responses[b] ?? [];
+      const ids = [...Array(P - p.length).fill(0), ...p, ...r, ...Array(R - r.length).fill(0)];
+      const mask = ids.map((_, t) => (t >= P - p.length && t < P + r.length ? 1 : 0));
+      return { ids, mask };
+    });
+    const inputIds = tf.tensor2d(
+      rows.map((r) => r.ids),
+      undefined,
+      'int32',
+    );
+    const attentionMask = tf.tensor2d(
+      rows.map((r) => r.mask),
+      undefined,
+      'int32',
+    );
+    const seen: number[] = [];
+    const rewardFn = makeRewardFn(fromBin, mistral, (scores) => seen.push(scores.truncated));
+    try {
+      expectRewards(
+        await rewardFn({ inputIds, attentionMask, promptLength: P }),
+        golden.right_padded.rewards,
+      );
+      expect(seen).toEqual([0]);
+    } finally {
+      inputIds.dispose();
+      attentionMask.dispose();
+    }
+  });
+
   it('rejects ids outside the vocabulary and malformed masks', async () => {
     await expect(
       fromBin.score({ inputIds: [[1, 32000]], attentionMask: [[1, 1]] }),
@@ -176,6 +220,16 @@ describe('loadRewardModel errors', () => {
     const e = await errorOf(loadRewardModel(dir));
     expect(isRemaxError(e, 'E_FILE')).toBe(true);
     expect(String(e)).toContain('tokenizer');
+  });
+
+  it('bad options fail before loading: E_CONFIG', async () => {
+    const dir = ultraRMVariant('safetensors');
+    expect(
+      isRemaxError(await errorOf(loadRewardModel(dir, { microBatchSize: 0 })), 'E_CONFIG'),
+    ).toBe(true);
+    expect(isRemaxError(await errorOf(loadRewardModel(dir, { maxLength: 1 })), 'E_CONFIG')).toBe(
+      true,
+    );
   });
 
   it('a directory without config.json: E_FILE', async () => {

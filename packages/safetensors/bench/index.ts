@@ -94,6 +94,22 @@ async function best(run: () => Promise<unknown>): Promise<Timing> {
 
 const round3 = (x: number) => Number(x.toFixed(3));
 
+/**
+ * ArrayBuffer bytes allocated while reading one tensor as float32, per byte of the result:
+ * about 1 means no scratch copies (the lazy-read memory claim).
+ */
+async function allocationPerResultByte(file: string): Promise<number> {
+  const ckpt = await openCheckpoint(file);
+  try {
+    const name = ckpt.names()[0]!;
+    const before = process.memoryUsage().arrayBuffers;
+    const data = await ckpt.read(name, { as: 'float32' });
+    return (process.memoryUsage().arrayBuffers - before) / data.byteLength;
+  } finally {
+    await ckpt.close();
+  }
+}
+
 async function main(): Promise<void> {
   const dir = tmpdir();
   const files = {
@@ -108,6 +124,7 @@ async function main(): Promise<void> {
       const raw = await best(() => rawRead(file));
       const fresh = await best(() => rawReadFresh(file));
       const ours = await best(() => checkpointRead(file, true));
+      const allocation = await allocationPerResultByte(file);
       const mb = FILE_BYTES / 2 ** 20;
       console.log(
         JSON.stringify({
@@ -124,6 +141,7 @@ async function main(): Promise<void> {
           ratioVsFreshBuffers: round3(fresh.wall / ours.wall),
           cpuRatioVsFreshBuffers: round3(fresh.cpu / ours.cpu),
           goal: dtype === 'F32' ? 0.8 : 0.5,
+          allocatedPerResultByte: round3(allocation),
         }),
       );
     }

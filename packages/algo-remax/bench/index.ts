@@ -6,7 +6,7 @@
 import { initBackend, type RewardFn, Rng, tf } from '@remax/core';
 import { type CausalLM, createCausalLM } from '@remax/model-mistral';
 import { headAtPositions, lastRealIndex } from '@remax/reward-ultrarm';
-import { generate } from '@remax/rollout';
+import { rolloutGenerator } from '@remax/rollout';
 import { ReMax } from '../src/index.js';
 
 const SMALL = {
@@ -60,30 +60,13 @@ const algo = new ReMax(
     reference,
     reward,
     rng: Rng.fromSeed(7),
-    generate: async (prompts, request) => {
-      const out = await generate(policy, prompts, {
-        maxNewTokens: NEW,
-        temperature: 0.7,
-        topP: 0.9,
-        eosTokenId: [], // always NEW tokens: the anchor's shape
-        pairs: request.greedy,
-        seed: request.seed,
-        returnLogprobs: true,
-      });
-      try {
-        const W = out.sequences.shape[1];
-        const rows = (s: number, e: number) => ({
-          inputIds: tf.slice(out.sequences, [s, 0], [e - s, W]),
-          attentionMask: tf.slice(out.attentionMask, [s, 0], [e - s, W]),
-          promptLength: out.promptLength,
-          responseLengths: out.responseLengths.slice(s, e),
-          ...(out.logprobs ? { logprobs: tf.slice(out.logprobs, [s, 0], [e - s, NEW]) } : {}),
-        });
-        return { sampled: rows(0, B), greedy: rows(B, 2 * B) };
-      } finally {
-        out.dispose();
-      }
-    },
+    generate: rolloutGenerator(policy, {
+      maxNewTokens: NEW,
+      temperature: 0.7,
+      topP: 0.9,
+      eosTokenId: [], // always NEW tokens: the anchor's shape
+      returnLogprobs: true,
+    }),
   },
 );
 

@@ -3,10 +3,10 @@
 // clearly (fixed seed) while the KL to the reference stays finite.
 import { initBackend, type RewardFn, Rng, tf } from '@remax/core';
 import { type CausalLM, loadCausalLM } from '@remax/model-mistral';
+import { rolloutGenerator } from '@remax/rollout';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ReMax } from '../src/remax.js';
 import { FIXTURES } from './fixture.js';
-import { rolloutGenerateFn } from './rolloutAdapter.js';
 
 let policy: CausalLM;
 let reference: CausalLM;
@@ -61,7 +61,12 @@ it('30 ReMax steps raise a simple reward with a fixed seed while KL stays finite
     {
       policy,
       reference,
-      generate: rolloutGenerateFn(policy, { maxNewTokens: 8, temperature: 1, eosTokenId: 2 }),
+      generate: rolloutGenerator(policy, {
+        maxNewTokens: 8,
+        temperature: 1,
+        eosTokenId: 2,
+        returnLogprobs: true,
+      }),
       reward: targetFraction,
       rng: Rng.fromSeed(1234),
     },

@@ -1,0 +1,8 @@
+/** log(sum(exp(x[o..o+V]))) in float64: one max pass, one exp pass. */
+export function rowLogSumExp(x: Float32Array, o: number, V: number): number {
+  let m = -Infinity;
+  for (let v = 0; v < V; v++) if ((x[o + v] as number) > m) m = x[o + v] as number;
+  let s = 0;
+  for (let v = 0; v < V; v++) s += Math.exp((x[o + v] as number) - m);
+  return m + Math.log(s);
+}

@@ -9,6 +9,7 @@ import { normalizeText, SPACE_SYMBOL, SPACE_SYMBOL_CODE } from './normalize.js';
 import { PieceType } from './sentencepieceProto.js';
 import { StreamDecoder } from './streamDecoder.js';
 import type { TokenizerModel } from './tokenizerModel.js';
+import { toWellFormed } from './utf8.js';
 
 export interface EncodeOptions {
   /** Prepend the BOS id (default false, like SentencePiece). */
@@ -65,6 +66,8 @@ export class Tokenizer {
   private readonly splitWords: boolean;
   private readonly cache = new Map<string, number[]>();
   private readonly compressUnknown: boolean;
+  /** encodeInto may cut words from the raw text (see encodeRawWords). */
+  private readonly rawWordKeys: boolean;
 
   constructor(model: TokenizerModel, options: TokenizerOptions = {}) {
     this.model = model;
@@ -131,6 +134,15 @@ export class Tokenizer {
       this.pieceIds.has(space) &&
       model.pieces.every((p) => !hasSpaceAfterNonSpace(p, space.charCodeAt(0)));
     this.compressUnknown = model.format === 'sentencepiece' && !model.byteFallback;
+    this.rawWordKeys =
+      this.splitWords &&
+      !this.compressUnknown &&
+      model.normalizer.escapeWhitespaces &&
+      !model.normalizer.removeExtraWhitespaces;
+  }
+
+  private escapeSpaces(word: string): string {
+    return this.rawWordKeys && word.includes(' ') ? word.replaceAll(' ', SPACE_SYMBOL) : word;
   }
 
   /** Reads a `tokenizer.model` or a `tokenizer.json` (+ `tokenizer_config.json` beside it). */
@@ -237,6 +249,10 @@ export class Tokenizer {
 
   /** Appends the ids of `text` (no specials) to `out`. */
   encodeInto(text: string, out: number[]): void {
+    if (this.rawWordKeys) {
+      this.encodeRawWords(text, out);
+      return;
+    }
     const normalized = normalizeText(text, this.model.normalizer);
     if (normalized.length === 0) return;
     const start = out.length;
@@ -267,15 +283,43 @@ export class Tokenizer {
     }
   }
 
+  /**
+   * The common case (identity normalization with escaped spaces and no whitespace
+   * cleanup) without building the normalized text: words are cut from the raw
+   * text, where ' ' and '▁' are both spaces, and normalized one by one (only on a
+   * cache miss). Same words, same ids as normalizeText + split.
+   */
+  private encodeRawWords(text: string, out: number[]): void {
+    const t = toWellFormed(text);
+    const n = t.length;
+    if (n === 0) return;
+    let wordStart = 0;
+    let first = this.model.normalizer.addDummyPrefix;
+    let c = t.charCodeAt(0);
+    let prevIsSpace = c === 0x20 || c === SPACE_SYMBOL_CODE;
+    for (let j = 1; j <= n; j++) {
+      c = j < n ? t.charCodeAt(j) : 0;
+      const isSpace = j < n && (c === 0x20 || c === SPACE_SYMBOL_CODE);
+      if (j === n || (isSpace && !prevIsSpace)) {
+        const raw = t.slice(wordStart, j);
+        this.encodeWordCached(first ? SPACE_SYMBOL + raw : raw, out);
+        first = false;
+        wordStart = j;
+      }
+      prevIsSpace = isSpace;
+    }
+  }
+
+  /** `word` may still hold ' ' (raw words): it is escaped to '▁' before encoding. */
   private encodeWordCached(word: string, out: number[]): void {
     if (word.length > MAX_CACHED_WORD) {
-      this.model.encoder.encodeWord(word, out);
+      this.model.encoder.encodeWord(this.escapeSpaces(word), out);
       return;
     }
     let ids = this.cache.get(word);
     if (ids === undefined) {
       ids = [];
-      this.model.encoder.encodeWord(word, ids);
+      this.model.encoder.encodeWord(this.escapeSpaces(word), ids);
       if (this.cache.size >= MAX_CACHE_ENTRIES) this.cache.clear();
       this.cache.set(word, ids);
     }

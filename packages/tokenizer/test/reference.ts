@@ -9,6 +9,7 @@ const byteHex = (b: number): string => `<0x${b.toString(16).toUpperCase().padSta
 function mergeAll(
   symbols: string[],
   priorityOf: (left: string, right: string) => number | undefined,
+  onMerge: (left: string, right: string) => void = () => {},
 ): string[] {
   const s = [...symbols];
   for (;;) {
@@ -22,6 +23,7 @@ function mergeAll(
       }
     }
     if (best < 0) return s;
+    onMerge(s[best]!, s[best + 1]!);
     s.splice(best, 2, s[best]! + s[best + 1]!);
   }
 }
@@ -43,14 +45,31 @@ export function naiveSentencePiece(m: NaiveSentencePieceModel): (normalized: str
   });
   const unk = m.types.indexOf(2);
   return (normalized) => {
-    const merged = mergeAll([...normalized], (l, r) => {
-      const id = normal.get(l + r);
-      return id === undefined ? undefined : -m.scores[id]!;
-    });
+    // UNUSED pieces are split back into the pair that formed them (recorded at
+    // merge time: the same as SentencePiece's when a piece has one way to form).
+    const formedBy = new Map<string, [string, string]>();
+    const merged = mergeAll(
+      [...normalized],
+      (l, r) => {
+        const id = normal.get(l + r);
+        return id === undefined ? undefined : -m.scores[id]!;
+      },
+      (l, r) => {
+        if (m.types[normal.get(l + r)!] === 5) formedBy.set(l + r, [l, r]);
+      },
+    );
+    const resegment = (piece: string): string[] => {
+      const pair = formedBy.get(piece);
+      return pair ? [...resegment(pair[0]), ...resegment(pair[1])] : [piece];
+    };
     const out: number[] = [];
-    for (const piece of merged) {
+    const byteFallback = reserved.has('<0x00>');
+    for (const piece of merged.flatMap(resegment)) {
       const id = reserved.get(piece) ?? normal.get(piece) ?? unk;
-      if (id === unk) for (const b of utf8Of(piece)) out.push(reserved.get(byteHex(b))!);
+      if (id === unk && byteFallback)
+        for (const b of utf8Of(piece)) out.push(reserved.get(byteHex(b))!);
+      else if (id === unk && out.at(-1) === unk)
+        continue; // a run of unknowns is one <unk>
       else out.push(id);
     }
     return out;

@@ -1,6 +1,9 @@
+import { Rng } from '@remax/core';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { Tokenizer } from '../src/index.js';
+import { normalizeText } from '../src/normalize.js';
+import { naiveSentencePiece } from './reference.js';
 
 // A hand-made ModelProto exercising what the Mistral/Llama files do not contain:
 // USER_DEFINED symbols (matched longest-first, never merged) and UNUSED pieces
@@ -33,11 +36,15 @@ const pieces = [
   { piece: '<t', score: 0, type: 4 }, // 267 USER_DEFINED
 ];
 
-function tinyModel(normalizer: Record<string, unknown> = {}): Tokenizer {
+function tinyModel(
+  normalizer: Record<string, unknown> = {},
+  piecesOf = pieces,
+  byteFallback = true,
+): Tokenizer {
   const bytes = ModelProto.encode(
     ModelProto.fromObject({
-      pieces,
-      trainerSpec: { modelType: 2, byteFallback: true },
+      pieces: piecesOf,
+      trainerSpec: { modelType: 2, byteFallback },
       normalizerSpec: {
         name: 'identity',
         addDummyPrefix: true,
@@ -76,4 +83,46 @@ describe('hand-made SentencePiece model', () => {
     expect(squeeze.encode('  a   b  ')).toEqual(squeeze.encode('a b'));
     expect(squeeze.decode(squeeze.encode('  a   b  '))).toBe('a b');
   });
+});
+
+describe('word splitting on other normalizer settings', () => {
+  // No user-defined symbols, so words are cut at spaces; these settings take the
+  // normalize-then-split path instead of the raw-text one.
+  const plain = pieces.filter((p) => p.type !== 4);
+  const noBytes = plain.filter((p) => p.type !== 6);
+  const cases = [
+    {
+      name: 'remove_extra_whitespaces',
+      normalizer: { removeExtraWhitespaces: true },
+      list: plain,
+      byteFallback: true,
+    },
+    { name: 'no byte fallback', normalizer: {}, list: noBytes, byteFallback: false },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: equals the whole-text naive reference`, () => {
+      const tok = tinyModel(c.normalizer, c.list, c.byteFallback);
+      const naive = naiveSentencePiece({
+        pieces: c.list.map((p) => p.piece),
+        types: Uint8Array.from(c.list.map((p) => p.type)),
+        scores: Float32Array.from(c.list.map((p) => p.score)),
+      });
+      const settings = {
+        addDummyPrefix: true,
+        removeExtraWhitespaces: c.normalizer.removeExtraWhitespaces === true,
+        escapeWhitespaces: true,
+      };
+      const rng = Rng.fromSeed(31);
+      const alphabet = ['a', 'b', 'c', ' ', ' ', '▁', 'x', 'é', '日'];
+      for (let i = 0; i < 300; i++) {
+        const text = Array.from(
+          { length: rng.nextInt(14) },
+          () => alphabet[rng.nextInt(alphabet.length)],
+        ).join('');
+        expect(tok.encode(text), JSON.stringify(text)).toEqual(
+          naive(normalizeText(text, settings)),
+        );
+      }
+    });
+  }
 });

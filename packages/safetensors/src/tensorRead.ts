@@ -52,7 +52,7 @@ export async function readTensor(
 
   // Strided or big-endian storage: read the span the view touches, fix the byte order,
   // then gather the elements in C order.
-  let spanElements = count === 0 ? 0 : 1;
+  let spanElements = 1;
   for (let i = 0; i < loc.shape.length; i++) spanElements += (loc.shape[i]! - 1) * loc.strides[i]!;
   if (count === 0) spanElements = 0;
   const spanBytes = spanElements * size;

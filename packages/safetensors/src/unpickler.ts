@@ -2,106 +2,18 @@
 // it interprets the pickle opcodes as data, accepts only the globals a state_dict needs,
 // and never imports or calls anything. Any other global is an E_UNSAFE_PICKLE error.
 import { RemaxError } from '@remax/core';
-import type { DType } from './dtype.js';
+import { decodeLong, latin1, malformed, parseIndex, parseIntText, Reader } from './pickleReader.js';
+import { PyDict, PyGlobal, type PyKey, PyTuple, type PyValue } from './pickleValues.js';
 import {
-  PyDict,
-  PyGlobal,
-  type PyKey,
-  PyTuple,
-  type PyValue,
-  TorchStorage,
-  TorchTensor,
-} from './pickleValues.js';
-
-const STORAGE_DTYPES: Record<string, DType> = {
-  DoubleStorage: 'F64',
-  FloatStorage: 'F32',
-  HalfStorage: 'F16',
-  BFloat16Storage: 'BF16',
-  LongStorage: 'I64',
-  IntStorage: 'I32',
-  ShortStorage: 'I16',
-  CharStorage: 'I8',
-  ByteStorage: 'U8',
-  BoolStorage: 'BOOL',
-};
-
-const ALLOWED_GLOBALS = new Set([
-  'torch._utils._rebuild_tensor_v2',
-  'torch._utils._rebuild_parameter',
-  'collections.OrderedDict',
-  ...Object.keys(STORAGE_DTYPES).map((s) => `torch.${s}`),
-]);
-
-/** The allow list, for documentation and error messages. */
-export function allowedPickleGlobals(): string[] {
-  return [...ALLOWED_GLOBALS];
-}
+  ALLOWED_GLOBALS,
+  describeCallable,
+  persistentLoad,
+  reduce,
+  unsafe,
+} from './torchGlobals.js';
 
 const MARK = Symbol('mark');
 type StackItem = PyValue | typeof MARK;
-
-class Reader {
-  pos = 0;
-  private readonly view: DataView;
-  constructor(
-    readonly bytes: Uint8Array,
-    readonly file: string,
-  ) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-  need(n: number): number {
-    if (this.pos + n > this.bytes.byteLength) throw malformed(this.file, 'pickle is truncated');
-    const at = this.pos;
-    this.pos += n;
-    return at;
-  }
-  u8(): number {
-    return this.bytes[this.need(1)]!;
-  }
-  u16(): number {
-    return this.view.getUint16(this.need(2), true);
-  }
-  u32(): number {
-    return this.view.getUint32(this.need(4), true);
-  }
-  i32(): number {
-    return this.view.getInt32(this.need(4), true);
-  }
-  u64(): number {
-    const v = this.view.getBigUint64(this.need(8), true);
-    if (v > BigInt(this.bytes.byteLength))
-      throw malformed(this.file, 'pickle length field too large');
-    return Number(v);
-  }
-  f64be(): number {
-    return this.view.getFloat64(this.need(8), false);
-  }
-  take(n: number): Uint8Array {
-    const at = this.need(n);
-    return this.bytes.subarray(at, at + n);
-  }
-  line(): string {
-    const end = this.bytes.indexOf(0x0a, this.pos);
-    if (end < 0) throw malformed(this.file, 'pickle is truncated (unterminated text line)');
-    const text = new TextDecoder().decode(this.bytes.subarray(this.pos, end));
-    this.pos = end + 1;
-    return text;
-  }
-}
-
-function malformed(file: string, message: string, value?: unknown): RemaxError {
-  return new RemaxError('E_FORMAT', message, { file, field: 'data.pkl', value });
-}
-
-function unsafe(file: string, what: string, global: string): RemaxError {
-  return new RemaxError('E_UNSAFE_PICKLE', `pickle ${what} ${global}, which is not allowed`, {
-    file,
-    field: 'data.pkl',
-    value: global,
-    expected: `only the globals a state_dict needs: ${[...ALLOWED_GLOBALS].join(', ')}`,
-  });
-}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -414,82 +326,6 @@ export function unpickle(bytes: Uint8Array, file: string): PyValue {
   }
 }
 
-function persistentLoad(pid: PyValue, file: string): TorchStorage {
-  const items = pid instanceof PyTuple ? pid.items : undefined;
-  if (items === undefined || items.length < 5 || items[0] !== 'storage') {
-    throw malformed(file, 'pickle persistent id is not a torch storage reference');
-  }
-  const [, type, key, , numel] = items;
-  if (!(type instanceof PyGlobal) || type.module !== 'torch' || !(type.name in STORAGE_DTYPES)) {
-    throw new RemaxError('E_UNSUPPORTED', 'unsupported torch storage type', {
-      file,
-      field: 'data.pkl',
-      value: type instanceof PyGlobal ? type.qualified : typeof type,
-    });
-  }
-  const count = toIndex(numel);
-  if (typeof key !== 'string' || count === undefined) {
-    throw malformed(file, 'pickle storage reference has a bad key or size');
-  }
-  return new TorchStorage(STORAGE_DTYPES[type.name]!, key, count);
-}
-
-function reduce(callable: PyValue, args: PyValue, file: string): PyValue {
-  if (!(callable instanceof PyGlobal)) throw malformed(file, 'pickle REDUCE on a non-callable');
-  const a = args instanceof PyTuple ? args.items : undefined;
-  if (a === undefined) throw malformed(file, 'pickle REDUCE arguments are not a tuple');
-  switch (callable.qualified) {
-    case 'collections.OrderedDict':
-      if (a.length !== 0) throw malformed(file, 'OrderedDict called with arguments');
-      return new PyDict();
-    case 'torch._utils._rebuild_parameter': {
-      const data = a[0];
-      if (!(data instanceof TorchTensor))
-        throw malformed(file, '_rebuild_parameter without a tensor');
-      return data;
-    }
-    case 'torch._utils._rebuild_tensor_v2': {
-      const [storage, offset, size, stride] = a;
-      const storageOffset = toIndex(offset);
-      const shape = toIndexTuple(size);
-      const strides = toIndexTuple(stride);
-      if (
-        !(storage instanceof TorchStorage) ||
-        storageOffset === undefined ||
-        shape === undefined ||
-        strides === undefined ||
-        shape.length !== strides.length
-      ) {
-        throw malformed(file, '_rebuild_tensor_v2 arguments are malformed');
-      }
-      return new TorchTensor(storage, storageOffset, shape, strides);
-    }
-    default:
-      throw unsafe(file, 'calls', callable.qualified);
-  }
-}
-
-function describeCallable(v: PyValue): string {
-  return v instanceof PyGlobal ? v.qualified : 'a non-global';
-}
-
-function toIndex(v: PyValue | undefined): number | undefined {
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
-  if (typeof v === 'bigint' && v >= 0n && v <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(v);
-  return undefined;
-}
-
-function toIndexTuple(v: PyValue | undefined): number[] | undefined {
-  if (!(v instanceof PyTuple)) return undefined;
-  const out: number[] = [];
-  for (const item of v.items) {
-    const i = toIndex(item);
-    if (i === undefined) return undefined;
-    out.push(i);
-  }
-  return out;
-}
-
 function asList(v: PyValue, file: string): PyValue[] {
   if (!Array.isArray(v)) throw malformed(file, 'pickle APPEND on a non-list');
   return v;
@@ -508,34 +344,4 @@ function setItems(d: PyDict, items: PyValue[], file: string): void {
       throw malformed(file, 'pickle dict key is not a scalar');
     d.map.set(k as PyKey, items[i + 1]!);
   }
-}
-
-function decodeLong(bytes: Uint8Array): number | bigint {
-  if (bytes.length === 0) return 0;
-  let v = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]!);
-  if ((bytes[bytes.length - 1]! & 0x80) !== 0) v -= 1n << BigInt(8 * bytes.length);
-  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
-    ? Number(v)
-    : v;
-}
-
-function parseIntText(text: string, file: string): number | bigint {
-  if (!/^-?\d+$/.test(text)) throw malformed(file, 'pickle integer is not a number', text);
-  const v = BigInt(text);
-  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
-    ? Number(v)
-    : v;
-}
-
-function parseIndex(text: string, file: string): number {
-  const v = parseIntText(text, file);
-  if (typeof v !== 'number' || v < 0) throw malformed(file, 'pickle memo index is invalid', text);
-  return v;
-}
-
-function latin1(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return s;
 }

@@ -1,3 +1,4 @@
+export { alignToCritic, type CriticAlignment, tokenAlignedCritic } from './alignedCritic.js';
 export type { ChatMessage, Conversation } from './conversation.js';
 export { parseConversation } from './conversation.js';
 export { headAtPositions, lastRealIndex } from './lastPosition.js';

@@ -16,12 +16,12 @@ export function algorithmConfig(config: RunConfig, totalSteps: number): Record<s
     schedule: config.optim.schedule,
     warmupSteps: config.optim.warmup_steps,
     totalSteps,
-    microBatchSize: config.train.micro_batch_size,
   };
   if (config.algo === 'remax') {
     const r = config.remax;
     return {
       ...optim,
+      microBatchSize: config.train.micro_batch_size,
       klPenalty: r.kl_penalty,
       klCtl: r.kl_ctl,
       rewardClip: r.reward_clip,
@@ -30,7 +30,6 @@ export function algorithmConfig(config: RunConfig, totalSteps: number): Record<s
   }
   const p = config.ppo;
   return {
-    ...optim,
     klCtl: p.kl_ctl,
     rewardClip: p.reward_clip,
     gamma: p.gamma,
@@ -38,7 +37,9 @@ export function algorithmConfig(config: RunConfig, totalSteps: number): Record<s
     cliprange: p.cliprange,
     cliprangeValue: p.cliprange_value,
     ppoEpochs: p.ppo_epochs,
-    criticLr: p.critic_lr,
-    criticWeightDecay: p.critic_weight_decay,
+    microBatchSize: config.train.micro_batch_size,
+    actor: optim,
+    // the critic shares the schedule and clipping, with its own lr and decay
+    critic: { ...optim, lr: p.critic_lr, weightDecay: p.critic_weight_decay },
   };
 }

@@ -1,0 +1,162 @@
+// ReMax vs PPO memory and time on one step (issue 8's evidence): the same
+// batch of 8 prompts (64 tokens) and 64 new tokens, "small" random policy,
+// reference, reward model (and, for PPO, critic). Each algorithm runs in its
+// own child process so the RSS peaks do not mix. Prints JSON lines; the last
+// one has the ratios. Run: pnpm bench
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { initBackend, Rng, tf } from '@remax/core';
+import { createCausalLM } from '@remax/model-mistral';
+import { makeRewardFn, UltraRewardModel, UltraValueModel } from '@remax/reward-ultrarm';
+import { padBatch, Tokenizer } from '@remax/tokenizer';
+import { algorithmFactories } from '../src/algorithms.js';
+import { loadRunConfig } from '../src/config/load.js';
+import { readPromptSource } from '../src/data/prepare.js';
+import { algorithmConfig } from '../src/run/algoConfig.js';
+import { makeGenerateFn } from '../src/run/generateFn.js';
+import { promptIds } from '../src/run/prompts.js';
+
+const SMALL = {
+  vocab_size: 32000,
+  hidden_size: 256,
+  intermediate_size: 688,
+  num_hidden_layers: 4,
+  num_attention_heads: 8,
+  num_key_value_heads: 4,
+  rms_norm_eps: 1e-5,
+  max_position_embeddings: 4096,
+  tie_word_embeddings: false,
+  bos_token_id: 1,
+  eos_token_id: 2,
+  torch_dtype: 'float32',
+};
+const POLICY = { ...SMALL, model_type: 'mistral', rope_theta: 1e6, sliding_window: null };
+const REWARD = { ...SMALL, model_type: 'llama', rope_theta: 10000, pad_token_id: 0 };
+const BATCH = 8;
+const PROMPT = 64;
+const NEW = 64;
+const fixtures = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
+
+async function runOne(algo: 'remax' | 'ppo'): Promise<void> {
+  const backend = await initBackend();
+  const { config } = loadRunConfig(
+    fileURLToPath(new URL('../configs/tiny.yaml', import.meta.url)),
+    {
+      algo,
+      set: [
+        `data.max_answer_seq=${NEW}`,
+        `train.batch_size=${BATCH}`,
+        `train.micro_batch_size=${BATCH}`,
+      ],
+    },
+  );
+  const policyTok = await Tokenizer.fromFile(`${fixtures}models/tiny-mistral/tokenizer.model`);
+  const rmTok = await Tokenizer.fromFile(`${fixtures}tokenizers/llama.model`);
+  const policy = createCausalLM(POLICY, { rng: Rng.derive(1, 1) });
+  const reference = createCausalLM(POLICY, { rng: Rng.derive(1, 1) });
+  const rmBackbone = createCausalLM(REWARD, { rng: Rng.derive(1, 2), withLMHead: false });
+  const head = () => tf.variable(tf.randomNormal([1, SMALL.hidden_size], 0, 0.02, 'float32', 3));
+  const reward = new UltraRewardModel(
+    rmBackbone,
+    head(),
+    rmTok,
+    { dir: '', rawConfig: REWARD, vocabSize: 32000, padId: 0 },
+    { maxLength: 4096, microBatchSize: BATCH },
+  );
+  const critic =
+    algo === 'ppo'
+      ? new UltraValueModel(
+          createCausalLM(REWARD, { rng: Rng.derive(1, 2), withLMHead: false }),
+          head(),
+          { dir: '', rawConfig: REWARD },
+        )
+      : undefined;
+  // 8 bundled prompts, each grown to 64 chat-templated tokens
+  const texts = (await readPromptSource(config.data.source)).slice(0, BATCH).map((p) => {
+    let t = p.prompt;
+    while (promptIds(policyTok, `${t} Please answer in detail.`).length <= PROMPT)
+      t = `${t} Please answer in detail.`;
+    return t;
+  });
+  const rows = texts.map((t) => promptIds(policyTok, t));
+  const padded = padBatch(rows, { padId: policyTok.eosId, padding: 'left' });
+  const genStats = { lastTokens: 0, lastSeconds: 0 };
+  const factory = algorithmFactories[algo];
+  if (!factory) throw new Error(`algorithm ${algo} is not installed`);
+  const algorithm = factory.create(algorithmConfig(config, 1), {
+    policy,
+    reference,
+    generate: makeGenerateFn(policy, config, policyTok.eosId, genStats),
+    reward: makeRewardFn(reward, policyTok),
+    rng: Rng.fromSeed(7),
+    ...(critic ? { critic } : {}),
+  });
+  const batch = {
+    inputIds: tf.tensor2d(padded.inputIds, undefined, 'int32'),
+    attentionMask: tf.tensor2d(padded.attentionMask, undefined, 'int32'),
+  };
+  const t0 = performance.now();
+  let metrics: Record<string, number> = {};
+  const prof = await tf.profile(async () => {
+    const exp = await algorithm.makeExperience(batch);
+    try {
+      metrics = { ...exp.metrics, ...(await algorithm.trainStep(exp)) };
+    } finally {
+      exp.dispose();
+    }
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const phases = Object.fromEntries(Object.entries(metrics).filter(([k]) => k.startsWith('time/')));
+  console.log(
+    JSON.stringify({
+      bench: 'rl-step',
+      algo,
+      backend,
+      batch: BATCH,
+      prompt_tokens: padded.inputIds[0]?.length,
+      new_tokens: NEW,
+      seconds,
+      phases,
+      peak_tensor_bytes: prof.peakBytes,
+      max_rss_bytes: process.resourceUsage().maxRSS * 1024,
+      resident_weights_bytes: tf.memory().numBytes,
+    }),
+  );
+}
+
+const which = process.argv[2];
+if (which === 'remax' || which === 'ppo') {
+  await runOne(which);
+} else {
+  const out: Record<string, { peak_tensor_bytes: number; max_rss_bytes: number; seconds: number }> =
+    {};
+  for (const algo of ['remax', 'ppo'] as const) {
+    const line = execFileSync(
+      process.execPath,
+      [...process.execArgv, fileURLToPath(import.meta.url), algo],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    )
+      .trim()
+      .split('\n')
+      .at(-1) as string;
+    console.log(line);
+    out[algo] = JSON.parse(line);
+  }
+  const r = out['remax'];
+  const p = out['ppo'];
+  if (r && p) {
+    console.log(
+      JSON.stringify({
+        bench: 'remax-vs-ppo',
+        peak_tensor_ratio: r.peak_tensor_bytes / p.peak_tensor_bytes,
+        rss_ratio: r.max_rss_bytes / p.max_rss_bytes,
+        seconds_ratio: r.seconds / p.seconds,
+        goal: 'ReMax peak <= 0.6x PPO (paper: ~50% less memory)',
+        meets_goal: r.peak_tensor_bytes <= 0.6 * p.peak_tensor_bytes,
+      }),
+    );
+  }
+}

@@ -1,0 +1,260 @@
+#!/usr/bin/env node
+// The example's command line: train, eval, ablate, prepare-data, plan.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { isRemaxError } from '@remax/core';
+import { Tokenizer } from '@remax/tokenizer';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { algorithmFactories } from './algorithms.js';
+import { defaultConfigPath, loadRunConfig, parseRunConfig } from './config/load.js';
+import type { AlgoName, RunConfig } from './config/schema.js';
+import { type PreparedPrompt, readPromptSource, selectPrompts, toJsonl } from './data/prepare.js';
+import { formatPlan, planRun } from './plan/plan.js';
+import { ablate } from './run/ablate.js';
+import { evaluatePair } from './run/evaluate.js';
+import { loadRunPrompts } from './run/promptSet.js';
+import { promptIds } from './run/prompts.js';
+import { readResolvedConfig, train } from './run/train.js';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+const algoOption = () =>
+  new Option('--algo <name>', 'algorithm (overrides the config)').choices(['remax', 'ppo']);
+const setOption = () =>
+  new Option('--set <key=value>', 'override a config key (repeatable), e.g. --set kl_ctl=0.05')
+    .argParser(collect)
+    .default([] as string[]);
+const configOption = () =>
+  new Option('-c, --config <file>', 'run config (YAML)').default(
+    defaultConfigPath,
+    'configs/tiny.yaml',
+  );
+
+function intList(value: string): number[] {
+  const out = value.split(',').map((s) => Number(s.trim()));
+  if (out.some((n) => !Number.isInteger(n)))
+    throw new InvalidArgumentError('expected integers like 1,2');
+  return out;
+}
+
+const program = new Command()
+  .name('remax-train-mistral')
+  .description('Align Mistral with ReMax (or PPO) on tfjs: train, evaluate, ablate, plan.')
+  .showHelpAfterError();
+
+program
+  .command('train')
+  .description('train the policy (ReMax or PPO, from the config field `algo`)')
+  .addOption(configOption())
+  .addOption(algoOption())
+  .addOption(setOption())
+  .option('--run-dir <dir>', 'run directory (default: output.dir of the config)')
+  .option('--resume <runDir>', 'continue a run from its latest checkpoint')
+  .option('--no-progress', 'no progress bar')
+  .action(
+    async (opts: {
+      config: string;
+      algo?: AlgoName;
+      set: string[];
+      runDir?: string;
+      resume?: string;
+      progress: boolean;
+    }) => {
+      let config: RunConfig;
+      let runDir: string;
+      if (opts.resume !== undefined) {
+        runDir = resolve(opts.resume);
+        config = parseRunConfig(readResolvedConfig(runDir), join(runDir, 'config.yaml'));
+      } else {
+        config = loadRunConfig(opts.config, {
+          ...(opts.algo ? { algo: opts.algo } : {}),
+          set: opts.set,
+        }).config;
+        runDir = resolve(opts.runDir ?? config.output.dir);
+      }
+      const result = await train({
+        config,
+        factories: algorithmFactories,
+        runDir,
+        resume: opts.resume !== undefined,
+        progress: opts.progress && process.stderr.isTTY === true,
+        onStep:
+          opts.progress && process.stderr.isTTY
+            ? undefined
+            : (r) =>
+                console.log(
+                  JSON.stringify({
+                    step: r.step,
+                    reward: r.reward,
+                    greedy_reward: r.greedy_reward,
+                    kl: r.kl,
+                    seconds: r.seconds,
+                  }),
+                ),
+      });
+      console.log(
+        JSON.stringify({
+          run_dir: result.runDir,
+          steps: result.records.length,
+          stopped: result.stopped,
+          checkpoint: result.lastCheckpoint,
+          final: result.finalDir,
+        }),
+      );
+    },
+  );
+
+program
+  .command('eval')
+  .description('pairwise win rate of a policy against a baseline, judged by the reward model')
+  .requiredOption('--policy <dir>', 'HF checkpoint directory of the trained policy')
+  .requiredOption(
+    '--baseline <dir>',
+    'HF checkpoint directory of the baseline (e.g. the starting policy)',
+  )
+  .addOption(configOption())
+  .addOption(setOption())
+  .option('--prompts <file>', 'prompts JSONL (default: the held-out prompts of the config)')
+  .option('--out <dir>', 'output directory', 'runs/eval')
+  .action(
+    async (opts: {
+      policy: string;
+      baseline: string;
+      config: string;
+      set: string[];
+      prompts?: string;
+      out: string;
+    }) => {
+      const { config } = loadRunConfig(opts.config, { set: opts.set });
+      let prompts: PreparedPrompt[];
+      if (opts.prompts !== undefined) {
+        prompts = (await readPromptSource(resolve(opts.prompts))).map((p) => ({
+          prompt: p.prompt,
+          source: p.source,
+        }));
+      } else {
+        const tokenizer = await Tokenizer.fromDir(config.policy.path);
+        prompts = (await loadRunPrompts(config, tokenizer)).prompts.eval;
+      }
+      const summary = await evaluatePair({
+        config,
+        policyDir: resolve(opts.policy),
+        baselineDir: resolve(opts.baseline),
+        prompts,
+        outDir: resolve(opts.out),
+      });
+      console.log(JSON.stringify(summary, null, 2));
+    },
+  );
+
+program
+  .command('ablate')
+  .description('run the same config under several algorithms and seeds; table + overlaid charts')
+  .addOption(configOption())
+  .addOption(setOption())
+  .option('--algos <list>', 'comma-separated algorithms', 'remax,ppo')
+  .option('--seeds <list>', 'comma-separated seeds', intList, [1, 2])
+  .option('--out <dir>', 'output directory', 'runs/ablate')
+  .option('--no-progress', 'no progress bar')
+  .action(
+    async (opts: {
+      config: string;
+      set: string[];
+      algos: string;
+      seeds: number[];
+      out: string;
+      progress: boolean;
+    }) => {
+      const algos = opts.algos.split(',').map((s) => s.trim());
+      for (const a of algos) {
+        if (a !== 'remax' && a !== 'ppo')
+          throw new InvalidArgumentError(`unknown algorithm ${a} (remax | ppo)`);
+      }
+      const { config } = loadRunConfig(opts.config, { set: opts.set });
+      const { table } = await ablate({
+        config,
+        factories: algorithmFactories,
+        algos: algos as AlgoName[],
+        seeds: opts.seeds,
+        outDir: resolve(opts.out),
+        progress: opts.progress && process.stderr.isTTY === true,
+      });
+      console.log(table);
+    },
+  );
+
+program
+  .command('prepare-data')
+  .description('select prompts from lmsys-chat-1m parquet shards or JSONL into a prompts JSONL')
+  .requiredOption('--input <path>', 'a parquet shard, a directory of shards, or a JSONL file')
+  .requiredOption('--output <file>', 'prompts JSONL to write')
+  .addOption(configOption())
+  .addOption(setOption())
+  .option(
+    '-n, --num <n>',
+    'prompts to keep (default: data.num_prompts + data.eval_prompts)',
+    Number,
+  )
+  .action(
+    async (opts: {
+      input: string;
+      output: string;
+      config: string;
+      set: string[];
+      num?: number;
+    }) => {
+      const { config } = loadRunConfig(opts.config, { set: opts.set });
+      const tokenizer = await Tokenizer.fromDir(config.policy.path);
+      const candidates = await readPromptSource(resolve(opts.input));
+      const { prompts, stats } = selectPrompts(candidates, {
+        filters: config.data.filters,
+        promptLength: (p) => promptIds(tokenizer, p).length,
+        maxPromptSeq: config.data.max_prompt_seq,
+        seed: config.seed,
+        count: opts.num ?? config.data.num_prompts + config.data.eval_prompts,
+      });
+      mkdirSync(dirname(resolve(opts.output)), { recursive: true });
+      writeFileSync(resolve(opts.output), toJsonl(prompts));
+      console.log(JSON.stringify({ output: resolve(opts.output), ...stats }, null, 2));
+    },
+  );
+
+program
+  .command('plan')
+  .description('parameter counts and a memory estimate per component, before a run')
+  .addOption(configOption())
+  .addOption(algoOption())
+  .addOption(setOption())
+  .addOption(
+    new Option('--backend <name>', 'backend to plan for')
+      .choices(['wasm', 'cpu', 'tensorflow'])
+      .default('wasm'),
+  )
+  .option('--memory-limit <GiB>', "memory available (e.g. a GPU's 80)", Number)
+  .action(
+    (opts: {
+      config: string;
+      algo?: AlgoName;
+      set: string[];
+      backend: string;
+      memoryLimit?: number;
+    }) => {
+      const { config } = loadRunConfig(opts.config, {
+        ...(opts.algo ? { algo: opts.algo } : {}),
+        set: opts.set,
+      });
+      const plan = planRun(
+        config,
+        opts.backend,
+        opts.memoryLimit === undefined ? {} : { limitBytes: opts.memoryLimit * 1024 ** 3 },
+      );
+      process.stdout.write(formatPlan(plan));
+    },
+  );
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  if (isRemaxError(e)) {
+    process.stderr.write(`error [${e.code}]: ${e.message}\n`);
+    process.exit(2);
+  }
+  throw e;
+});

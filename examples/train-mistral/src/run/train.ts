@@ -1,0 +1,337 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  type AlgorithmFactory,
+  initBackend,
+  RemaxError,
+  Rng,
+  type StepMetrics,
+  tf,
+} from '@remax/core';
+import { makeRewardFn } from '@remax/reward-ultrarm';
+import YAML from 'yaml';
+import { assertInputsExist } from '../config/load.js';
+import type { AlgoName, RunConfig } from '../config/schema.js';
+import { algorithmConfig } from './algoConfig.js';
+import {
+  latestCheckpoint,
+  readCheckpointState,
+  type TrainerState,
+  writeCheckpoint,
+} from './checkpoint.js';
+import { makeGenerateFn } from './generateFn.js';
+import { headlineMetrics } from './headline.js';
+import { appendMetrics, METRICS_FILE, readMetrics, type StepRecord } from './metrics.js';
+import { loadRunModels } from './models.js';
+import { loadParametersInto, saveParameters } from './parameters.js';
+import { TrainProgress } from './progress.js';
+import { loadRunPrompts } from './promptSet.js';
+import { promptBatch } from './prompts.js';
+import { writeRunReport } from './runReport.js';
+
+export const RESOLVED_CONFIG = 'config.yaml';
+
+export interface TrainOptions {
+  config: RunConfig;
+  /** The algorithms by name (the CLI passes ReMax and PPO). */
+  factories: Partial<Record<AlgoName, AlgorithmFactory>>;
+  /** Run directory (default config.output.dir). */
+  runDir?: string;
+  /** Continue the run in runDir from its latest checkpoint. */
+  resume?: boolean;
+  /** Stop once this many steps are done in total (the run's own limit still applies). */
+  stopAfter?: number;
+  /** Show the progress bar (default: when stderr is a terminal). */
+  progress?: boolean;
+  /** Called after every step (tests, ablations). */
+  onStep?: (record: StepRecord) => void;
+}
+
+export interface TrainResult {
+  runDir: string;
+  records: StepRecord[];
+  /** Why the loop ended. */
+  stopped: 'done' | 'interrupted' | 'stop-after';
+  lastCheckpoint: string | null;
+  finalDir: string | null;
+}
+
+/** Number of optimizer steps a config runs: whole batches per epoch, times epochs, capped. */
+export function plannedSteps(config: RunConfig, trainPrompts: number): number {
+  const perEpoch = Math.floor(trainPrompts / config.train.batch_size);
+  const all = perEpoch * config.train.epochs;
+  return config.train.max_steps === null ? all : Math.min(all, config.train.max_steps);
+}
+
+/** Prompt order of one epoch: a seeded permutation that depends only on (seed, epoch). */
+export function epochOrder(seed: number, epoch: number, n: number): number[] {
+  return Rng.derive(seed, 0x5eed, epoch).shuffle(Array.from({ length: n }, (_, i) => i));
+}
+
+/**
+ * Trains the policy with the configured algorithm: one loop for every
+ * algorithm (rollout and update live in the algorithm), metrics.jsonl and
+ * samples every step, HF checkpoints every `checkpoint_every` steps and on
+ * Ctrl-C, and report.html at the end.
+ */
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const { config } = options;
+  const runDir = options.runDir ?? config.output.dir;
+  await initBackend(config.backend);
+  const factory = options.factories[config.algo];
+  if (!factory) {
+    throw new RemaxError('E_CONFIG', 'unknown algorithm', {
+      field: 'algo',
+      value: config.algo,
+      expected: `one of the installed algorithms: ${Object.keys(options.factories).join(' | ')}`,
+    });
+  }
+  assertInputsExist(config, [
+    'policy',
+    'reference',
+    'reward',
+    'data',
+    ...(factory.needsCritic ? (['critic'] as const) : []),
+  ]);
+
+  let resumeFrom: string | null = null;
+  if (options.resume) resumeFrom = latestCheckpoint(runDir);
+  mkdirSync(runDir, { recursive: true });
+  writeFileSync(join(runDir, RESOLVED_CONFIG), YAML.stringify(config));
+
+  const models = await loadRunModels(config, {
+    withCritic: factory.needsCritic,
+    ...(resumeFrom ? { policyFrom: join(resumeFrom, 'policy') } : {}),
+  });
+  const { prompts } = await loadRunPrompts(config, models.tokenizer, runDir);
+  const total = plannedSteps(config, prompts.train.length);
+  if (total === 0) {
+    models.dispose();
+    throw new RemaxError('E_CONFIG', 'not enough prompts for one batch', {
+      field: 'train.batch_size',
+      value: config.train.batch_size,
+      expected: `<= ${prompts.train.length} (the training prompts selected)`,
+    });
+  }
+
+  let state: TrainerState = {
+    step: 0,
+    epoch: 0,
+    cursor: 0,
+    prompts_seen: 0,
+    rng: Rng.fromSeed(config.seed).state(),
+    algo: config.algo,
+    elapsed_s: 0,
+  };
+  let restored: Awaited<ReturnType<typeof readCheckpointState>> | null = null;
+  if (resumeFrom) {
+    restored = await readCheckpointState(resumeFrom);
+    state = restored.state;
+    if (state.algo !== config.algo) {
+      throw new RemaxError('E_STATE', 'checkpoint was written by another algorithm', {
+        file: resumeFrom,
+        value: state.algo,
+        expected: config.algo,
+      });
+    }
+    if (models.critic)
+      await loadParametersInto(models.critic.parameters(), join(resumeFrom, 'critic.safetensors'));
+    // metrics after the checkpoint belong to a continuation that is being redone
+    const kept = readMetrics(runDir, state.step);
+    writeFileSync(join(runDir, METRICS_FILE), kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    trimSamples(runDir, state.step);
+  }
+
+  const rng = Rng.fromState(state.rng);
+  const genStats = { lastTokens: 0, lastSeconds: 0 };
+  let lastScored: { texts: string[]; rewards: Float32Array }[] = [];
+  const reward = makeRewardFn(models.reward, models.tokenizer, (s) => {
+    lastScored.push({ texts: s.texts, rewards: s.rewards });
+  });
+  const context = {
+    policy: models.policy,
+    reference: models.reference,
+    generate: makeGenerateFn(models.policy, config, models.tokenizer.eosId, genStats),
+    reward,
+    rng,
+    ...(models.critic ? { critic: models.critic } : {}),
+  };
+  const algorithm = factory.create(algorithmConfig(config, total), context);
+  if (restored) {
+    algorithm.setState(restored.algoState);
+    tf.dispose([...restored.algoState.tensors.values()]);
+  }
+
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) process.exit(130); // second Ctrl-C: leave now (checkpoints are atomic)
+    interrupted = true;
+    process.stderr.write('\nCtrl-C: finishing this step, saving a checkpoint, then exiting\n');
+  };
+  process.on('SIGINT', onSigint);
+
+  const records: StepRecord[] = readMetrics(runDir);
+  const progress = new TrainProgress(
+    total,
+    state.step,
+    options.progress ?? process.stderr.isTTY === true,
+  );
+  let lastCheckpoint: string | null = null;
+  let stopped: TrainResult['stopped'] = 'done';
+  const saveCheckpoint = async () => {
+    lastCheckpoint = await writeCheckpoint(
+      runDir,
+      { ...state, rng: rng.state() },
+      algorithm.getState(),
+      async (dir) => {
+        // float32, the in-memory dtype, so --resume continues bit for bit
+        await models.policy.save(dir, {
+          dtype: 'float32',
+          maxShardBytes: config.output.max_shard_bytes,
+          tokenizerFrom: config.policy.path,
+        });
+        if (models.critic)
+          await saveParameters(models.critic.parameters(), join(dir, '..', 'critic.safetensors'));
+      },
+    );
+  };
+
+  try {
+    let order = epochOrder(config.seed, state.epoch, prompts.train.length);
+    while (state.step < total) {
+      if (state.cursor + config.train.batch_size > prompts.train.length) {
+        state = { ...state, epoch: state.epoch + 1, cursor: 0 };
+        order = epochOrder(config.seed, state.epoch, prompts.train.length);
+      }
+      const texts = order
+        .slice(state.cursor, state.cursor + config.train.batch_size)
+        .map((i) => prompts.train[i]?.prompt ?? '');
+      lastScored = [];
+      const t0 = performance.now();
+      const { metrics, peakBytes } = await runStep(algorithm, models.tokenizer, texts);
+      const seconds = (performance.now() - t0) / 1000;
+      state = {
+        ...state,
+        step: state.step + 1,
+        cursor: state.cursor + config.train.batch_size,
+        prompts_seen: state.prompts_seen + texts.length,
+        elapsed_s: state.elapsed_s + seconds,
+      };
+      const { rollout_tokens_per_s: _unused, ...headline } = headlineMetrics(metrics);
+      const record: StepRecord = {
+        step: state.step,
+        epoch: state.epoch,
+        prompts_seen: state.prompts_seen,
+        ...headline,
+        // generated tokens (sampled + greedy rows) per second of generation
+        tokens_per_s: genStats.lastSeconds > 0 ? genStats.lastTokens / genStats.lastSeconds : 0,
+        seconds,
+        peak_tensor_bytes: peakBytes,
+        rss_bytes: process.memoryUsage().rss,
+        algo: metrics,
+      };
+      appendMetrics(runDir, record);
+      records.push(record);
+      if (state.step % config.output.samples_every === 0)
+        writeSamples(runDir, state.step, texts, lastScored);
+      progress.update(record);
+      options.onStep?.(record);
+
+      const every = config.output.checkpoint_every;
+      const last = state.step === total;
+      const stopHere = options.stopAfter !== undefined && state.step >= options.stopAfter;
+      if (interrupted || stopHere || last || (every > 0 && state.step % every === 0))
+        await saveCheckpoint();
+      if (interrupted) {
+        stopped = 'interrupted';
+        break;
+      }
+      if (stopHere && !last) {
+        stopped = 'stop-after';
+        break;
+      }
+    }
+  } finally {
+    progress.stop();
+    process.off('SIGINT', onSigint);
+  }
+
+  let finalDir: string | null = null;
+  if (stopped === 'done') {
+    finalDir = join(runDir, 'final');
+    await models.policy.save(finalDir, {
+      dtype: config.output.save_dtype,
+      maxShardBytes: config.output.max_shard_bytes,
+      tokenizerFrom: config.policy.path,
+    });
+    if (config.output.report) await writeRunReport(runDir, config, records);
+  }
+  algorithm.dispose();
+  models.dispose();
+  return { runDir, records, stopped, lastCheckpoint, finalDir };
+}
+
+/**
+ * One step: make the experience, train on it. Peak tensor bytes come from the
+ * algorithm's own watermark when it reports one (sampled at its phase
+ * boundaries); tf.profile would give the exact peak but syncs every kernel
+ * (10x slower), so it is used only in the bench.
+ */
+async function runStep(
+  algorithm: ReturnType<AlgorithmFactory['create']>,
+  tokenizer: Parameters<typeof promptBatch>[0],
+  texts: string[],
+): Promise<{ metrics: StepMetrics; peakBytes: number }> {
+  const batch = promptBatch(tokenizer, texts);
+  try {
+    const experience = await algorithm.makeExperience(batch);
+    try {
+      const metrics = { ...experience.metrics, ...(await algorithm.trainStep(experience)) };
+      const reported = metrics['memory/peak_tensor_bytes'];
+      return { metrics, peakBytes: Math.max(reported ?? 0, tf.memory().numBytes) };
+    } finally {
+      experience.dispose();
+    }
+  } finally {
+    tf.dispose([batch.inputIds, batch.attentionMask]);
+  }
+}
+
+function writeSamples(
+  runDir: string,
+  step: number,
+  prompts: readonly string[],
+  scored: readonly { texts: string[]; rewards: Float32Array }[],
+): void {
+  const lines = scored.flatMap((call, callIndex) =>
+    call.texts.slice(0, 2).map((text, row) =>
+      JSON.stringify({
+        step,
+        call: callIndex,
+        row,
+        prompt: prompts[row] ?? null,
+        text,
+        reward: call.rewards[row],
+      }),
+    ),
+  );
+  if (lines.length > 0)
+    writeFileSync(join(runDir, 'samples.jsonl'), `${lines.join('\n')}\n`, { flag: 'a' });
+}
+
+export function readResolvedConfig(runDir: string): unknown {
+  const file = join(runDir, RESOLVED_CONFIG);
+  if (!existsSync(file)) {
+    throw new RemaxError('E_FILE', 'not a run directory (no config.yaml)', { file });
+  }
+  return YAML.parse(readFileSync(file, 'utf8'));
+}
+
+function trimSamples(runDir: string, step: number): void {
+  const file = join(runDir, 'samples.jsonl');
+  if (!existsSync(file)) return;
+  const kept = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '' && (JSON.parse(l) as { step: number }).step <= step);
+  writeFileSync(file, kept.map((l) => `${l}\n`).join(''));
+}

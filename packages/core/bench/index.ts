@@ -12,6 +12,8 @@ interface Line {
   threads: number;
   ms: number;
   gflops: number;
+  /** CPU seconds per wall second: ~threads on an idle machine, far less on a busy one. */
+  cpuPerWall: number;
 }
 
 function runWith(threads: number): Line[] {

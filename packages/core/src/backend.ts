@@ -125,8 +125,12 @@ async function useWasm(options: BackendOptions): Promise<string> {
 
 async function startWasm(options: BackendOptions): Promise<void> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
-  // Look without tf.findBackend, which would start an init of its own.
-  if (tf.engine().registry['wasm'] !== undefined) return;
+  // Started elsewhere (tf.setBackend('wasm')): keep it. Look without
+  // tf.findBackend, which would start an init of its own.
+  if (tf.engine().registry['wasm'] !== undefined) {
+    wasmThreadsInUse = wasm.getThreadsCount();
+    return;
+  }
   const log = options.log ?? console.warn;
   const threads = wasmThreadsWanted(options.wasmThreads);
   if (threads > 1) {

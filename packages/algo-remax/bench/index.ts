@@ -100,6 +100,7 @@ for (let step = 0; step < STEPS; step++) {
       update_s: m['time/update_s'],
       rollout_tokens_per_s: m['throughput/rollout_tokens_per_s'],
       peak_tensor_bytes: m['memory/peak_tensor_bytes'],
+      experience_peak_tensor_bytes: m['memory/experience_peak_tensor_bytes'],
       max_rss_bytes: m['memory/max_rss_bytes'],
       kl_full: m['kl/full'],
       grad_norm: m['optim/grad_norm'],

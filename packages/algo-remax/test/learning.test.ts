@@ -105,6 +105,8 @@ it('30 ReMax steps raise a simple reward with a fixed seed while KL stays finite
   for (const m of history) {
     expect(Number.isFinite(m['kl/full'])).toBe(true);
     expect(m['optim/skipped']).toBe(0);
+    // temperature 1: the generator's cached decoding and training's full forward agree
+    expect(m['policy/logprob_mismatch']).toBeLessThan(1e-3);
   }
   expect(avg(last, 'kl/full')).toBeGreaterThan(avg(first, 'kl/full')); // moved away from the reference
 });

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import { RemaxError } from './errors.js';
 import { registerTfjsFixes } from './kernels/index.js';
@@ -32,6 +33,7 @@ export interface BackendInfo {
 }
 
 let wasmThreadsInUse: number | null = null;
+const requireHere = createRequire(import.meta.url);
 
 /**
  * Selects and initialises the tensor backend; returns the name in use.
@@ -74,6 +76,7 @@ export function backendInfo(): BackendInfo {
 async function loadNative(required: boolean, log: (m: string) => void): Promise<boolean> {
   const failures: string[] = [];
   for (const specifier of NATIVE_PACKAGES) {
+    if (!isInstalled(specifier)) continue;
     try {
       // A variable specifier keeps bundlers and tsc from resolving the optional peer.
       const name: string = specifier;
@@ -81,7 +84,6 @@ async function loadNative(required: boolean, log: (m: string) => void): Promise<
       if (tf.findBackendFactory('tensorflow') !== null) return true;
       failures.push(`${specifier}: loaded but registered no 'tensorflow' backend`);
     } catch (e) {
-      if (isModuleNotFound(e, specifier)) continue;
       // Installed but broken (e.g. libtensorflow missing): say so, never hide it.
       failures.push(`${specifier}: ${(e as Error).message}`);
     }
@@ -101,13 +103,14 @@ async function loadNative(required: boolean, log: (m: string) => void): Promise<
   return false;
 }
 
-function isModuleNotFound(e: unknown, specifier: string): boolean {
-  const err = e as { code?: unknown; message?: unknown };
-  const code = typeof err.code === 'string' ? err.code : '';
-  const message = typeof err.message === 'string' ? err.message : '';
-  return (
-    (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message.includes(specifier)
-  );
+/** Whether Node can resolve the package from here (installed next to @remax/core). */
+function isInstalled(specifier: string): boolean {
+  try {
+    requireHere.resolve(specifier);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The one wasm start of this process (concurrent initBackend calls share it). */

@@ -85,6 +85,8 @@ export class ReMax implements Algorithm<RemaxExperience> {
       // 2. rewards of the sampled and the greedy responses
       const reward = await clock.time('reward', () => this.ctx.reward(sampled));
       const greedyReward = await clock.time('reward', () => this.ctx.reward(greedy));
+      checkRewards(reward, sampled, 'sampled');
+      checkRewards(greedyReward, greedy, 'greedy');
       // 3. policy and reference scores (no gradient), micro-batched
       const scores = clock.timeSync('score', () => this.score(sampled, memory));
       // 4. returns: the greedy baseline and the per-step KL penalty
@@ -110,9 +112,15 @@ export class ReMax implements Algorithm<RemaxExperience> {
         'response/length_mean': mean(sampled.responseLengths),
         'response/greedy_length_mean': mean(greedy.responseLengths),
         'policy/entropy': responseTokenMean(scores.entropy, scores.actionMask, start),
-        'policy/logprob_mismatch': rolloutLogprobs
-          ? logprobMismatch(rolloutLogprobs, scores.logprobs, sampled.responseLengths, start)
-          : Number.NaN,
+        // only when the generator reports its log-probabilities
+        ...(rolloutLogprobs && {
+          'policy/logprob_mismatch': logprobMismatch(
+            rolloutLogprobs,
+            scores.logprobs,
+            sampled.responseLengths,
+            start,
+          ),
+        }),
         'time/rollout_s': clock.seconds['rollout'] ?? 0,
         'time/reward_s': clock.seconds['reward'] ?? 0,
         'time/score_s': clock.seconds['score'] ?? 0,
@@ -245,6 +253,20 @@ export class ReMax implements Algorithm<RemaxExperience> {
 function disposeRollout(r: RolloutSequences): void {
   tf.dispose([r.inputIds, r.attentionMask]);
   r.logprobs?.dispose();
+}
+
+function checkRewards(rewards: Float32Array, rows: SequenceBatch, which: string): void {
+  if (rewards.length !== rows.inputIds.shape[0]) {
+    throw new RemaxError(
+      'E_INPUT',
+      `reward function returned the wrong number of ${which} rewards`,
+      {
+        field: 'context.reward',
+        value: rewards.length,
+        expected: `${rows.inputIds.shape[0]} (one per row)`,
+      },
+    );
+  }
 }
 
 function sum(xs: readonly number[]): number {

@@ -202,6 +202,20 @@ describe('ReMax step', () => {
     tf.dispose([x.inputIds, x.attentionMask]);
   });
 
+  it('rejects a reward function that returns the wrong number of rewards', async () => {
+    const short: RewardFn = async () => new Float32Array(1);
+    const algo = new ReMax(
+      {},
+      { policy, reference, generate: fixedGenerate, reward: short, rng: Rng.fromSeed(5) },
+    );
+    const x = prompts();
+    const tensors = tf.memory().numTensors;
+    await expect(algo.makeExperience(x)).rejects.toThrow(/wrong number of sampled rewards/);
+    expect(tf.memory().numTensors).toBe(tensors); // the rollout's tensors were freed
+    algo.dispose();
+    tf.dispose([x.inputIds, x.attentionMask]);
+  });
+
   it('rejects a bad config with a typed error naming the key', () => {
     const ctx = {
       policy,

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, Rng, tf } from '@remax/core';
 import { loadCausalLM } from '@remax/model-mistral';
-import { generate, TokenSampler } from '../src/index.js';
+import { type DecodingModel, generate, TokenSampler } from '../src/index.js';
 import { naiveKept } from '../test/naiveSampling.js';
 import { SMALL, writeRandomCheckpoint } from './randomCheckpoint.js';
 
@@ -28,7 +28,19 @@ const backend = await initBackend();
 const dir = await mkdtemp(join(tmpdir(), 'remax-rollout-bench-'));
 try {
   await writeRandomCheckpoint(dir, SMALL, 1);
-  const model = await loadCausalLM(dir);
+  const loaded = await loadCausalLM(dir);
+  // Times the model's forward calls (wasm runs synchronously inside forward),
+  // so the rest of generate's time is sampling, data transfer and bookkeeping.
+  let forwardMs = 0;
+  const model: DecodingModel = {
+    createKVCache: (b, l) => loaded.createKVCache(b, l),
+    forward: (args) => {
+      const t0 = performance.now();
+      const out = loaded.forward(args);
+      forwardMs += performance.now() - t0;
+      return out;
+    },
+  };
   const rng = Rng.fromSeed(2);
   const ids = Array.from({ length: BATCH }, () =>
     Array.from({ length: PROMPT }, () => 3 + rng.nextInt(SMALL.vocab_size - 3)),
@@ -46,7 +58,9 @@ try {
 
   await run({ ...sampled, maxNewTokens: 4 }); // warm-up: weight packing, kernels
 
+  forwardMs = 0;
   const cachedSampled = await run({ ...sampled, maxNewTokens: NEW });
+  const sampledForwardMs = forwardMs;
   emit({
     bench: 'generate.sampled.kvCache',
     ...shape,
@@ -55,6 +69,8 @@ try {
     ms: Math.round(cachedSampled.ms),
     tokensPerSecond: +((cachedSampled.value / cachedSampled.ms) * 1000).toFixed(1),
     anchorPyTorchTokensPerSecond: 192,
+    modelForwardMs: Math.round(sampledForwardMs),
+    outsideModelMs: Math.round(cachedSampled.ms - sampledForwardMs),
   });
   const cachedGreedy = await run({ greedy: true, eosTokenId: [], maxNewTokens: NEW });
   emit({
@@ -89,7 +105,7 @@ try {
     speedup: +(twoCalls / pairs.ms).toFixed(2),
     pairsTokensPerSecond: +((pairs.value / pairs.ms) * 1000).toFixed(1),
   });
-  model.dispose();
+  loaded.dispose();
   emit({ bench: 'tensors.afterDispose', numTensors: tf.memory().numTensors });
 } finally {
   await rm(dir, { recursive: true, force: true });

@@ -5,7 +5,8 @@
 //   rows [kB, kB + B)   greedy, one per prompt (only with `pairs`)
 // With `greedy: true` every row is greedy (k must be 1). The prompt prefill
 // runs once on the B prompts; the cache is then expanded to the N rows with
-// `gatherRows`, so sampled and greedy rows share one prefill.
+// `gatherRows`, so sampled and greedy rows share one prefill. Rows that
+// finished are then dropped from the cache, so only live rows are computed.
 //
 // Each sampled row draws from its own RNG stream Rng.derive(seed,
 // promptIndex, j), so its tokens depend on (seed, prompt index, sample index)
@@ -180,26 +181,51 @@ class Decoder {
     this.params = { temperature: opts.temperature, topK: opts.topK, topP: opts.topP };
   }
 
-  /** Prefill the B prompts once, expand the cache to the N rows, then one token per step. */
+  /**
+   * Prefill the B prompts once, expand the cache to the N rows, then one token
+   * per step. Rows that finished are dropped from the cache (gatherRows of the
+   * live rows), so later steps only run the rows still decoding.
+   */
   async runCached(): Promise<GenerateResult> {
     const { batchSize: B, promptLength: P } = this.rows;
     let cache: DecodingCache = this.model.createKVCache(B, this.maxLength);
     try {
       // Prefill: logits of the last prompt position only, [B, 1, V].
       let logits = await this.forwardLast(this.rows.ids, this.rows.mask, B, P, P, cache);
-      let rowOfLogits = this.plan.prompts; // row r reads prompt rowOfLogits[r]'s logits
+      let rowOfLogits = this.plan.prompts; // row r reads row rowOfLogits[r] of the logits
       if (this.n !== B || rowOfLogits.some((b, r) => b !== r)) {
         const expanded = cache.gatherRows(this.plan.prompts);
         cache.dispose();
         cache = expanded;
       }
+      let live = identity(this.n); // cache row k holds output row live[k]
       for (let step = 0; ; step++) {
         const done = await this.chooseStep(step, logits, rowOfLogits);
         if (done) return this.result(step + 1);
+        const stillLive = live.filter((r) => !this.finished[r]);
+        if (stillLive.length < live.length) {
+          const keep: number[] = [];
+          live.forEach((r, k) => {
+            if (!this.finished[r]) keep.push(k);
+          });
+          const smaller = cache.gatherRows(keep);
+          cache.dispose();
+          cache = smaller;
+          live = stillLive;
+        }
         const L = P + step + 1;
-        const newIds = this.column(P + step);
-        logits = await this.forwardLast(newIds, this.maskPrefix(L), this.n, 1, L, cache);
-        rowOfLogits = identity(this.n);
+        logits = await this.forwardLast(
+          this.columnOf(live, P + step),
+          this.prefix(this.mask, L, live),
+          live.length,
+          1,
+          L,
+          cache,
+        );
+        rowOfLogits = new Array<number>(this.n).fill(-1);
+        live.forEach((r, k) => {
+          rowOfLogits[r] = k;
+        });
       }
     } finally {
       cache.dispose();
@@ -250,8 +276,16 @@ class Decoder {
           expected: `[${rows}, 1, V] (forward with lastOnly)`,
         });
       }
+      const vocab = logits.shape[2];
+      if (this.sampler && this.sampler.vocabSize !== vocab) {
+        throw new RemaxError('E_SHAPE', 'the vocabulary size of the logits changed between steps', {
+          field: 'logits',
+          value: vocab,
+          expected: `${this.sampler.vocabSize}`,
+        });
+      }
       const data = (await logits.data()) as Float32Array;
-      this.sampler ??= new TokenSampler(logits.shape[2]);
+      this.sampler ??= new TokenSampler(vocab);
       return data;
     } finally {
       tf.dispose([idsT, maskT]);
@@ -306,23 +340,25 @@ class Decoder {
     return last || this.finished.every(Boolean);
   }
 
-  /** Column `col` of the token matrix, [N]. */
-  private column(col: number): Int32Array {
-    const out = new Int32Array(this.n);
-    for (let r = 0; r < this.n; r++) out[r] = this.tokens[r * this.maxLength + col] as number;
-    return out;
+  /** Column `col` of the token matrix for the given rows. */
+  private columnOf(rows: readonly number[], col: number): Int32Array {
+    return Int32Array.from(rows, (r) => this.tokens[r * this.maxLength + col] as number);
   }
 
   private maskPrefix(cols: number): Int32Array {
     return this.prefix(this.mask, cols);
   }
 
-  /** The first `cols` columns of an [N, maxLength] matrix, row-major [N, cols]. */
-  private prefix(m: Int32Array, cols: number): Int32Array {
-    const out = new Int32Array(this.n * cols);
-    for (let r = 0; r < this.n; r++) {
-      out.set(m.subarray(r * this.maxLength, r * this.maxLength + cols), r * cols);
-    }
+  /** The first `cols` columns of the given rows (default all) of an [N, maxLength] matrix, row-major. */
+  private prefix(
+    m: Int32Array,
+    cols: number,
+    rows: readonly number[] = identity(this.n),
+  ): Int32Array {
+    const out = new Int32Array(rows.length * cols);
+    rows.forEach((r, k) => {
+      out.set(m.subarray(r * this.maxLength, r * this.maxLength + cols), k * cols);
+    });
     return out;
   }
 

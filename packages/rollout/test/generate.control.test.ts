@@ -57,12 +57,14 @@ describe('generate control flow (scripted test double)', () => {
       [0, 1, 1, 1, 1, 1, 1],
       [1, 1, 1, 1, 1, 0, 0],
     ]);
-    // one prefill, then one cached single-token step per new token except the last
+    // one prefill, then one cached single-token step per new token except the
+    // last; row 1 leaves the cache once it finished
     expect(model.log).toEqual([
       'forward 2x3 mask 3 cached',
       'forward 2x1 mask 4 cached',
-      'forward 2x1 mask 5 cached',
-      'forward 2x1 mask 6 cached',
+      'gather 0',
+      'forward 1x1 mask 5 cached',
+      'forward 1x1 mask 6 cached',
     ]);
     expect(model.caches.every((c) => c.disposed)).toBe(true);
     r.dispose();
@@ -103,6 +105,7 @@ describe('generate control flow (scripted test double)', () => {
     expect(model.log[0]).toBe('forward 2x3 mask 3 cached'); // prefill on the B prompts only
     expect(model.log[1]).toBe('gather 0,1,0,1');
     expect(model.log[2]).toBe('forward 4x1 mask 4 cached');
+    expect(model.log[3]).toBe('gather 0,2'); // rows 1 and 3 hit EOS at step 1
     expect(r.responses).toEqual([
       [2, 3, 4],
       [4, 5],

@@ -108,6 +108,31 @@ describe.each(['tiny-mistral', 'tiny-mistral-swa'])('greedy generation on %s', (
   });
 });
 
+describe('rows that finish early', () => {
+  it('leave the batch without changing the other rows (EOS = a golden token)', async () => {
+    const model = models.get('tiny-mistral-swa') as CausalLM;
+    const cases = goldenGreedy('tiny-mistral-swa');
+    const steps = Math.max(...cases.map((c) => c.new_tokens.length));
+    const eos = cases[0]?.new_tokens[3] as number; // row 0 stops early
+    const r = await generate(model, leftPad(cases.map((c) => c.prompt_ids)), {
+      maxNewTokens: steps,
+      greedy: true,
+      eosTokenId: eos,
+      padTokenId: 0,
+    });
+    cases.forEach((c, b) => {
+      const stop = c.new_tokens.indexOf(eos);
+      const expected = stop < 0 ? c.new_tokens : c.new_tokens.slice(0, stop + 1);
+      expect(r.responses[b]).toEqual(expected);
+      expect(r.finishReason[b]).toBe(stop < 0 ? 'length' : 'eos');
+    });
+    // row 0 left the batch while another row went on to the end
+    expect(r.responseLengths[0]).toBeLessThan(steps);
+    expect(Math.max(...r.responseLengths)).toBe(steps);
+    r.dispose();
+  });
+});
+
 describe('sampling on tiny-mistral', () => {
   // 8 prompts of different lengths: the 3 golden ones and 5 random ones
   const rng = Rng.fromSeed(99);

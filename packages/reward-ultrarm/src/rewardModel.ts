@@ -10,8 +10,8 @@ import { type SaveOptions, saveRewardDirectory } from './saveRewardDirectory.js'
 import type { TextTokenizer } from './textTokenizer.js';
 import { checkIdsAndMask, type IntMatrix, realTokens, toRows } from './tokenRows.js';
 
-/** Default rows per forward pass: 1, the fastest in `pnpm bench` on wasm (see README). */
-export const DEFAULT_MICRO_BATCH_SIZE = 1;
+/** Default rows per forward pass: 8, from `pnpm bench` on wasm (see README). */
+export const DEFAULT_MICRO_BATCH_SIZE = 8;
 
 export interface RewardModelOptions {
   /** Rows per forward pass (default DEFAULT_MICRO_BATCH_SIZE); rows are sorted by length first. */

@@ -6,7 +6,6 @@
 // runnable example there against the repository's fixtures.
 import { execFileSync } from 'node:child_process';
 import {
-  cpSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,

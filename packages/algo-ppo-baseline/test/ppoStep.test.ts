@@ -3,7 +3,7 @@
 // verl uses when no reward model shares the policy's tokenizer).
 import { fileURLToPath } from 'node:url';
 import { type AlgorithmContext, initBackend, type RewardFn, Rng, tf } from '@remax/core';
-import { type CausalLM, loadCausalLM } from '@remax/model-mistral';
+import { loadCausalLM } from '@remax/model-mistral';
 import { UltraValueModel } from '@remax/reward-ultrarm';
 import { rolloutGenerator } from '@remax/rollout';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

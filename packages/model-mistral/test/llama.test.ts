@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { initBackend, isRemaxError, tf } from '@remax/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCausalLM } from '../src/index.js';
@@ -52,6 +54,39 @@ describe('Llama backbone (tiny-ultrarm)', () => {
       );
     } finally {
       model.dispose();
+    }
+  });
+
+  it('PyTorch .bin shards load to the same weights as the safetensors file', async () => {
+    const src = fixtureDir('tiny-ultrarm');
+    const binDir = mkdtempSync(join(tmpdir(), 'remax-ultrarm-bin-'));
+    try {
+      for (const f of readdirSync(src)) {
+        if (f === 'config.json' || f.startsWith('pytorch_model'))
+          symlinkSync(join(src, f), join(binDir, f));
+      }
+      const opts = { withLMHead: false, extraTensors: ['regression_head.weight'] };
+      const [a, b] = [await loadCausalLM(src, opts), await loadCausalLM(binDir, opts)];
+      try {
+        for (const [name, v] of [...a.parameters(), ...a.extra]) {
+          const w = b.parameters().get(name) ?? b.extra.get(name);
+          const [x, y] = [(w as tf.Variable).dataSync(), v.dataSync()] as [
+            Float32Array,
+            Float32Array,
+          ];
+          expect(
+            Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(
+              Buffer.from(y.buffer, y.byteOffset, y.byteLength),
+            ),
+            name,
+          ).toBe(true);
+        }
+      } finally {
+        a.dispose();
+        b.dispose();
+      }
+    } finally {
+      rmSync(binDir, { recursive: true, force: true });
     }
   });
 

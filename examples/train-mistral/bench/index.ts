@@ -7,7 +7,12 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { initBackend, Rng, tf } from '@remax/core';
 import { createCausalLM } from '@remax/model-mistral';
-import { makeRewardFn, UltraRewardModel, UltraValueModel } from '@remax/reward-ultrarm';
+import {
+  makeRewardFn,
+  tokenAlignedCritic,
+  UltraRewardModel,
+  UltraValueModel,
+} from '@remax/reward-ultrarm';
 import { padBatch, Tokenizer } from '@remax/tokenizer';
 import { algorithmFactories } from '../src/algorithms.js';
 import { loadRunConfig } from '../src/config/load.js';
@@ -65,10 +70,14 @@ async function runOne(algo: 'remax' | 'ppo'): Promise<void> {
   );
   const critic =
     algo === 'ppo'
-      ? new UltraValueModel(
-          createCausalLM(REWARD, { rng: Rng.derive(1, 2), withLMHead: false }),
-          head(),
-          { dir: '', rawConfig: REWARD },
+      ? tokenAlignedCritic(
+          new UltraValueModel(
+            createCausalLM(REWARD, { rng: Rng.derive(1, 2), withLMHead: false }),
+            head(),
+            { dir: '', rawConfig: REWARD },
+          ),
+          { policy: policyTok, critic: rmTok },
+          { maxLength: 4096 },
         )
       : undefined;
   // 8 bundled prompts, each grown to 64 chat-templated tokens

@@ -1,6 +1,11 @@
 import type { ValueModel } from '@remax/core';
 import { type CausalLM, loadCausalLM } from '@remax/model-mistral';
-import { loadRewardModel, loadValueModel, type UltraRewardModel } from '@remax/reward-ultrarm';
+import {
+  loadRewardModel,
+  loadValueModel,
+  tokenAlignedCritic,
+  type UltraRewardModel,
+} from '@remax/reward-ultrarm';
 import { Tokenizer } from '@remax/tokenizer';
 import type { RunConfig } from '../config/schema.js';
 
@@ -29,8 +34,20 @@ export async function loadRunModels(
   const reward = await loadRewardModel(config.reward.path, {
     microBatchSize: config.reward.batch_size,
   });
-  const critic = options.withCritic
+  // PPO's critic is UltraRM (Llama tokenizer) reading the policy's (Mistral)
+  // batches: token-aligned through the text, never fed the policy's ids
+  const criticModel = options.withCritic
     ? await loadValueModel(config.critic.path ?? config.reward.path)
+    : undefined;
+  const critic = criticModel
+    ? {
+        ...tokenAlignedCritic(
+          criticModel,
+          { policy: tokenizer, critic: reward.tokenizer },
+          { maxLength: reward.maxLength },
+        ),
+        dispose: () => criticModel.dispose(),
+      }
     : undefined;
   return {
     policy,

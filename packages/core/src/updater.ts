@@ -79,15 +79,30 @@ export class ParameterUpdater {
     });
   }
 
-  /** Loss and gradients of one micro-batch, added to the step's sum. Returns the loss. */
+  /**
+   * Loss and gradients of one micro-batch, added to the step's sum. Returns the
+   * loss. If it throws, the step's partial sum is discarded, so a failed step
+   * never leaks into the next one.
+   */
   addMicroBatch(lossFn: () => tf.Scalar): number {
-    const { loss, grads } = gradsByName(lossFn, this.params);
+    let result: { loss: number; grads: Map<string, tf.Tensor> };
     try {
-      this.accumulator.add(grads, loss);
-    } finally {
-      for (const g of grads.values()) g.dispose();
+      result = gradsByName(lossFn, this.params);
+    } catch (e) {
+      this.discard();
+      throw e;
     }
-    return loss;
+    try {
+      this.accumulator.add(result.grads, result.loss);
+    } finally {
+      for (const g of result.grads.values()) g.dispose();
+    }
+    return result.loss;
+  }
+
+  /** Drops the micro-batches accumulated since the last step. */
+  discard(): void {
+    this.accumulator.dispose();
   }
 
   /** Clip + AdamW with the accumulated gradients; skipped when anything is non-finite. */

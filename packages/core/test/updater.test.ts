@@ -97,6 +97,26 @@ describe('ParameterUpdater', () => {
     ub.dispose();
   });
 
+  it('discards a step whose micro-batch threw', () => {
+    const a = makeParams();
+    const b = makeParams();
+    const ua = new ParameterUpdater(a, settings);
+    const ub = new ParameterUpdater(b, settings);
+    ua.addMicroBatch(() => loss(a, 0, 1, 4));
+    expect(() =>
+      ua.addMicroBatch(() => {
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    ua.addMicroBatch(() => loss(a, 0, 4, 4));
+    ub.addMicroBatch(() => loss(b, 0, 4, 4));
+    ua.step();
+    ub.step();
+    expect(values(a)).toEqual(values(b));
+    ua.dispose();
+    ub.dispose();
+  });
+
   it('skips a non-finite loss without touching the weights', () => {
     const a = makeParams();
     const u = new ParameterUpdater(a, settings);

@@ -15,6 +15,10 @@ const BATCH = Number(process.env['BENCH_BATCH'] ?? 8);
 const PROMPT = Number(process.env['BENCH_PROMPT'] ?? 64);
 const NEW = Number(process.env['BENCH_NEW'] ?? 128);
 const RECOMPUTE_NEW = Number(process.env['BENCH_RECOMPUTE_NEW'] ?? 32);
+// BENCH_PARTS=sampled,greedy,recompute,pairs,sampler (default: all)
+const PARTS = new Set(
+  (process.env['BENCH_PARTS'] ?? 'sampled,greedy,recompute,pairs,sampler').split(','),
+);
 
 const emit = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
 
@@ -58,55 +62,73 @@ try {
 
   await run({ ...sampled, maxNewTokens: 4 }); // warm-up: weight packing, kernels
 
+  const tensorsAfterWarmup = tf.memory().numTensors;
   forwardMs = 0;
-  const cachedSampled = await run({ ...sampled, maxNewTokens: NEW });
+  const cachedSampled = await run({
+    ...sampled,
+    maxNewTokens: PARTS.has('sampled') || PARTS.has('pairs') ? NEW : 1,
+  });
   const sampledForwardMs = forwardMs;
-  emit({
-    bench: 'generate.sampled.kvCache',
-    ...shape,
-    newTokens: NEW,
-    sampling: 'T=0.7 top_p=0.9',
-    ms: Math.round(cachedSampled.ms),
-    tokensPerSecond: +((cachedSampled.value / cachedSampled.ms) * 1000).toFixed(1),
-    anchorPyTorchTokensPerSecond: 192,
-    modelForwardMs: Math.round(sampledForwardMs),
-    outsideModelMs: Math.round(cachedSampled.ms - sampledForwardMs),
+  if (PARTS.has('sampled'))
+    emit({
+      bench: 'generate.sampled.kvCache',
+      ...shape,
+      newTokens: NEW,
+      sampling: 'T=0.7 top_p=0.9',
+      ms: Math.round(cachedSampled.ms),
+      tokensPerSecond: +((cachedSampled.value / cachedSampled.ms) * 1000).toFixed(1),
+      anchorPyTorchTokensPerSecond: 192,
+      modelForwardMs: Math.round(sampledForwardMs),
+      outsideModelMs: Math.round(cachedSampled.ms - sampledForwardMs),
+    });
+  const cachedGreedy = await run({
+    greedy: true,
+    eosTokenId: [],
+    maxNewTokens: PARTS.has('greedy') || PARTS.has('pairs') ? NEW : 1,
   });
-  const cachedGreedy = await run({ greedy: true, eosTokenId: [], maxNewTokens: NEW });
-  emit({
-    bench: 'generate.greedy.kvCache',
-    ...shape,
-    newTokens: NEW,
-    ms: Math.round(cachedGreedy.ms),
-    tokensPerSecond: +((cachedGreedy.value / cachedGreedy.ms) * 1000).toFixed(1),
-  });
+  if (PARTS.has('greedy'))
+    emit({
+      bench: 'generate.greedy.kvCache',
+      ...shape,
+      newTokens: NEW,
+      ms: Math.round(cachedGreedy.ms),
+      tokensPerSecond: +((cachedGreedy.value / cachedGreedy.ms) * 1000).toFixed(1),
+    });
 
   // KV cache vs recompute on the same (shorter) decode, both measured here.
-  const shortCached = await run({ ...sampled, maxNewTokens: RECOMPUTE_NEW });
-  const recompute = await run({ ...sampled, maxNewTokens: RECOMPUTE_NEW, useKVCache: false });
-  emit({
-    bench: 'generate.kvCache_vs_recompute',
-    ...shape,
-    newTokens: RECOMPUTE_NEW,
-    kvCacheMs: Math.round(shortCached.ms),
-    recomputeMs: Math.round(recompute.ms),
-    speedup: +(recompute.ms / shortCached.ms).toFixed(2),
-  });
+  if (PARTS.has('recompute')) {
+    const shortCached = await run({ ...sampled, maxNewTokens: RECOMPUTE_NEW });
+    const recompute = await run({ ...sampled, maxNewTokens: RECOMPUTE_NEW, useKVCache: false });
+    emit({
+      bench: 'generate.kvCache_vs_recompute',
+      ...shape,
+      newTokens: RECOMPUTE_NEW,
+      kvCacheMs: Math.round(shortCached.ms),
+      recomputeMs: Math.round(recompute.ms),
+      speedup: +(recompute.ms / shortCached.ms).toFixed(2),
+    });
+  }
 
   // pairs mode (2B rows, one prefill, one loop) vs a sampled call + a greedy call
-  const pairs = await run({ ...sampled, maxNewTokens: NEW, pairs: true });
-  const twoCalls = cachedSampled.ms + cachedGreedy.ms;
+  if (PARTS.has('pairs')) {
+    const pairs = await run({ ...sampled, maxNewTokens: NEW, pairs: true });
+    const twoCalls = cachedSampled.ms + cachedGreedy.ms;
+    emit({
+      bench: 'generate.pairs_vs_two_calls',
+      ...shape,
+      newTokens: NEW,
+      pairsMs: Math.round(pairs.ms),
+      twoCallsMs: Math.round(twoCalls),
+      speedup: +(twoCalls / pairs.ms).toFixed(2),
+      pairsTokensPerSecond: +((pairs.value / pairs.ms) * 1000).toFixed(1),
+    });
+  }
   emit({
-    bench: 'generate.pairs_vs_two_calls',
-    ...shape,
-    newTokens: NEW,
-    pairsMs: Math.round(pairs.ms),
-    twoCallsMs: Math.round(twoCalls),
-    speedup: +(twoCalls / pairs.ms).toFixed(2),
-    pairsTokensPerSecond: +((pairs.value / pairs.ms) * 1000).toFixed(1),
+    bench: 'tensors.generate',
+    afterWarmup: tensorsAfterWarmup,
+    afterAllRuns: tf.memory().numTensors,
   });
   loaded.dispose();
-  emit({ bench: 'tensors.afterDispose', numTensors: tf.memory().numTensors });
 } finally {
   await rm(dir, { recursive: true, force: true });
 }
@@ -120,10 +142,10 @@ const rows = {
 };
 const sampler = new TokenSampler(V);
 const params = { temperature: 0.7, topK: 0, topP: 0.9 };
-for (const [name, row] of Object.entries(rows)) {
+for (const [name, row] of PARTS.has('sampler') ? Object.entries(rows) : []) {
   const reps = 30;
   const time = (f: () => unknown) => {
-    f();
+    for (let i = 0; i < 5; i++) f(); // warm-up (JIT)
     const t0 = performance.now();
     for (let i = 0; i < reps; i++) f();
     return (performance.now() - t0) / reps;

@@ -1,18 +1,7 @@
-import { optimizerFields } from '@remax/core';
+import { optimizerFields, requireTotalSteps } from '@remax/core';
 import { z } from 'zod';
 
-const optimizer = z
-  .object(optimizerFields)
-  .strict()
-  .superRefine((c, ctx) => {
-    if (c.schedule !== 'constant' && c.totalSteps === null) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['totalSteps'],
-        message: `the ${c.schedule} schedule needs totalSteps (the number of optimizer steps)`,
-      });
-    }
-  });
+const optimizer = z.object(optimizerFields).strict().superRefine(requireTotalSteps);
 
 /**
  * PPO settings, DeepSpeed-Chat step-3 defaults (kl_ctl 0.1, clip_reward_value 5,

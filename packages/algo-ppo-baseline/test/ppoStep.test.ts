@@ -2,7 +2,7 @@
 // with a critic made of the policy's backbone + a value head (the critic init
 // verl uses when no reward model shares the policy's tokenizer).
 import { fileURLToPath } from 'node:url';
-import { type AlgorithmContext, initBackend, type RewardFn, Rng, tf } from '@remax/core';
+import { type AlgorithmContext, initBackend, Rng, tf, tokenFractionReward } from '@remax/core';
 import { loadCausalLM } from '@remax/model-mistral';
 import { UltraValueModel } from '@remax/reward-ultrarm';
 import { rolloutGenerator } from '@remax/rollout';
@@ -36,20 +36,7 @@ async function context(): Promise<AlgorithmContext> {
 }
 
 /** Reward: fraction of response tokens below id 64. */
-const targetFraction: RewardFn = async (batch) => {
-  const ids = (await batch.inputIds.array()) as number[][];
-  const mask = (await batch.attentionMask.array()) as number[][];
-  return Float32Array.from(ids, (row, b) => {
-    let hits = 0;
-    let n = 0;
-    for (let t = batch.promptLength; t < row.length; t++) {
-      if (mask[b]?.[t] !== 1) continue;
-      n++;
-      if ((row[t] as number) < 64) hits++;
-    }
-    return n > 0 ? hits / n : 0;
-  });
-};
+const targetFraction = tokenFractionReward((id) => id < 64);
 
 const prompts = () => ({
   inputIds: tf.tensor2d(

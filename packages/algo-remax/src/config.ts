@@ -1,4 +1,4 @@
-import { optimizerFields } from '@remax/core';
+import { optimizerFields, requireTotalSteps } from '@remax/core';
 import { z } from 'zod';
 
 /**
@@ -53,15 +53,7 @@ export const RemaxConfigSchema = z
     ...optimizerFields,
   })
   .strict()
-  .superRefine((c, ctx) => {
-    if (c.schedule !== 'constant' && c.totalSteps === null) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['totalSteps'],
-        message: `the ${c.schedule} schedule needs totalSteps (the number of optimizer steps)`,
-      });
-    }
-  });
+  .superRefine(requireTotalSteps);
 
 export type RemaxConfig = z.output<typeof RemaxConfigSchema>;
 export type RemaxConfigInput = z.input<typeof RemaxConfigSchema>;

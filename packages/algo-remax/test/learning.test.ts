@@ -1,7 +1,7 @@
 // The optimiser and the signs, not just one step's numbers: 30 ReMax steps on
 // tiny-mistral-swa against a fixed, simple reward must raise that reward
 // clearly (fixed seed) while the KL to the reference stays finite.
-import { initBackend, type RewardFn, Rng, tf } from '@remax/core';
+import { initBackend, Rng, tf, tokenFractionReward } from '@remax/core';
 import { type CausalLM, loadCausalLM } from '@remax/model-mistral';
 import { rolloutGenerator } from '@remax/rollout';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -22,20 +22,7 @@ afterAll(() => {
 
 /** Reward: the fraction of response tokens whose id is below 64 (1/8 of the vocabulary). */
 const TARGET_BELOW = 64;
-const targetFraction: RewardFn = async (batch) => {
-  const ids = (await batch.inputIds.array()) as number[][];
-  const mask = (await batch.attentionMask.array()) as number[][];
-  return Float32Array.from(ids, (row, b) => {
-    let hits = 0;
-    let n = 0;
-    for (let t = batch.promptLength; t < row.length; t++) {
-      if (mask[b]?.[t] !== 1) continue;
-      n++;
-      if ((row[t] as number) < TARGET_BELOW) hits++;
-    }
-    return n > 0 ? hits / n : 0;
-  });
-};
+const targetFraction = tokenFractionReward((id) => id < TARGET_BELOW);
 
 const PROMPTS = [
   [0, 1, 17, 200, 33],

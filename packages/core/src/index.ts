@@ -29,10 +29,12 @@ export {
   type RemaxErrorDetails,
 } from './errors.js';
 export {
+  type ChunkOptions,
   type CustomOpResult,
   customOp,
   entropyFromLogits,
   fullKL,
+  hostView,
   linear,
   logprobsFromLogits,
 } from './ops/index.js';
@@ -63,6 +65,7 @@ export {
   type WarmupSchedule,
 } from './optim/index.js';
 export { Rng, type RngState } from './rng.js';
+export { tokenFractionReward } from './simpleReward.js';
 export {
   logprobMismatch,
   mean,
@@ -78,6 +81,7 @@ export {
   type OptimizerSettings,
   optimizerFields,
   ParameterUpdater,
+  requireTotalSteps,
   type UpdateResult,
 } from './updater.js';
 export { formatZodIssues, type ParseOptions, parseWith } from './zod.js';

@@ -37,6 +37,20 @@ export const optimizerFields = {
     .describe('optimizer steps of the run; needed by the linear and cosine schedules'),
 };
 
+/** zod refinement for schemas that spread `optimizerFields`: decaying schedules need totalSteps. */
+export function requireTotalSteps(
+  c: { schedule: OptimizerSettings['schedule']; totalSteps: number | null },
+  ctx: z.RefinementCtx,
+): void {
+  if (c.schedule !== 'constant' && c.totalSteps === null) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['totalSteps'],
+      message: `the ${c.schedule} schedule needs totalSteps (the number of optimizer steps)`,
+    });
+  }
+}
+
 export interface OptimizerSettings {
   lr: number;
   betas: [number, number];

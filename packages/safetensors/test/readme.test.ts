@@ -8,7 +8,7 @@ import { expect, it } from 'vitest';
 // documentation cannot drift from the code.
 it('the README example runs and prints what it says', async () => {
   const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
-  const code = /## Example\s+```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+  const code = /## Example\s+```ts runnable\n([\s\S]*?)```/.exec(readme)?.[1];
   expect(code).toBeDefined();
   const script = fileURLToPath(new URL(`./.readme-example-${process.pid}.ts`, import.meta.url));
   await writeFile(script, code!);

@@ -4,3 +4,4 @@ export { entropyFromLogits } from './entropy.js';
 export { fullKL } from './fullKL.js';
 export { linear } from './linear.js';
 export { logprobsFromLogits } from './logprobs.js';
+export { hostView } from './hostMemory.js';

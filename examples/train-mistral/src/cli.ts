@@ -12,8 +12,10 @@ import { type PreparedPrompt, readPromptSource, selectPrompts, toJsonl } from '.
 import { formatPlan, planRun } from './plan/plan.js';
 import { ablate } from './run/ablate.js';
 import { evaluatePair } from './run/evaluate.js';
+import { readMetrics } from './run/metrics.js';
 import { loadRunPrompts } from './run/promptSet.js';
 import { promptIds } from './run/prompts.js';
+import { writeRunReport } from './run/runReport.js';
 import { readResolvedConfig, train } from './run/train.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -250,6 +252,16 @@ program
       process.stdout.write(formatPlan(plan));
     },
   );
+
+program
+  .command('report')
+  .description('re-render report.html and the charts of a run directory from its metrics.jsonl')
+  .argument('<runDir>', 'a run directory written by train')
+  .action(async (dir: string) => {
+    const runDir = resolve(dir);
+    const config = parseRunConfig(readResolvedConfig(runDir), join(runDir, 'config.yaml'));
+    console.log(await writeRunReport(runDir, config, readMetrics(runDir)));
+  });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (isRemaxError(e)) {

@@ -22,7 +22,12 @@ export const CHARTS: ReadonlyArray<{
     yTitle: 'greedy reward',
     value: (r) => r.greedy_reward,
   },
-  { name: 'kl', title: 'KL(policy || reference) per token', yTitle: 'KL', value: (r) => r.kl },
+  {
+    name: 'kl',
+    title: 'KL(policy || reference), summed over the response',
+    yTitle: 'KL (nats per response)',
+    value: (r) => r.kl,
+  },
   {
     name: 'response-length',
     title: 'Response length',

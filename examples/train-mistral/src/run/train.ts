@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type AlgorithmFactory,
@@ -96,6 +96,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   let resumeFrom: string | null = null;
   if (options.resume) resumeFrom = latestCheckpoint(runDir);
+  else clearRunOutputs(runDir);
   mkdirSync(runDir, { recursive: true });
   writeFileSync(join(runDir, RESOLVED_CONFIG), YAML.stringify(config));
 
@@ -334,4 +335,21 @@ function trimSamples(runDir: string, step: number): void {
     .split('\n')
     .filter((l) => l.trim() !== '' && (JSON.parse(l) as { step: number }).step <= step);
   writeFileSync(file, kept.map((l) => `${l}\n`).join(''));
+}
+
+/**
+ * A fresh (not resumed) run starts from nothing: outputs of an earlier run in
+ * the same directory are removed, so metrics never mix two runs.
+ */
+function clearRunOutputs(runDir: string): void {
+  for (const name of [
+    METRICS_FILE,
+    'samples.jsonl',
+    'report.html',
+    'charts',
+    'checkpoints',
+    'final',
+  ]) {
+    rmSync(join(runDir, name), { recursive: true, force: true });
+  }
 }

@@ -155,19 +155,22 @@ export class TokenSampler {
         expected: `${this.vocabSize} entries`,
       });
     }
-    const max = rowMax(row);
+    const { max, minFinite } = rowRange(row);
     const { temperature, topK, topP } = params;
     // Top-k cut on raw logits: dividing by T > 0 keeps their order.
     let candidates = this.allIds;
+    let lowest = minFinite; // no candidate with a positive weight is below it
     if (topK > 0 && topK < row.length) {
       const cutoff = kthLargest(row, topK, this.values);
       let n = 0;
-      for (let i = 0; i < row.length; i++)
+      for (let i = 0; i < row.length; i++) {
         if ((row[i] as number) >= cutoff) this.survivors[n++] = i;
+      }
       candidates = this.survivors.subarray(0, n);
+      lowest = Math.max(lowest, cutoff);
     }
     if (topP >= 1) return this.collect(row, candidates, max, temperature);
-    return this.nucleus(row, candidates, max, temperature, topP);
+    return this.nucleus(row, candidates, max, lowest, temperature, topP);
   }
 
   /** Every candidate (ascending ids) with positive weight. */
@@ -191,6 +194,7 @@ export class TokenSampler {
     row: Float32Array,
     candidates: Int32Array,
     max: number,
+    lowest: number,
     t: number,
     topP: number,
   ): KeptTokens {
@@ -198,23 +202,17 @@ export class TokenSampler {
     const w = this.rowWeights; // [j]: weight of candidates[j]
     const bucket = this.rowBuckets; // [j]: bucket of candidates[j]
     const mass = this.bucketMass;
-    // Pass 1: weights and the smallest scaled logit with a positive weight.
-    let minScaled = 0;
-    for (let j = 0; j < n; j++) {
-      const s = ((row[candidates[j] as number] as number) - max) / t;
-      const wj = Math.exp(s);
-      w[j] = wj;
-      if (wj > 0 && s < minScaled) minScaled = s;
-    }
-    // Pass 2: bucket b(s) = floor(-s * scale) (monotone in the logit) and exact masses.
-    const span = Math.min(-minScaled, MAX_BUCKET_SPAN);
+    // One pass: weights, bucket b = floor((max - l) / T * scale) (monotone in
+    // the logit, so each bucket is a run of the canonical order) and exact masses.
+    const span = Math.min((max - lowest) / t, MAX_BUCKET_SPAN);
     const scale = span > 0 ? CUT_BUCKETS / span : 0;
     mass.fill(0);
     let total = 0;
     for (let j = 0; j < n; j++) {
-      const wj = w[j] as number;
-      if (wj === 0) continue;
       const l = row[candidates[j] as number] as number;
+      const wj = Math.exp((l - max) / t);
+      w[j] = wj;
+      if (wj === 0) continue;
       const b = Math.min(CUT_BUCKETS - 1, Math.floor(((max - l) / t) * scale));
       bucket[j] = b;
       const q = Math.round(wj * this.massScale);
@@ -283,10 +281,17 @@ export function topPMassScale(vocabSize: number): number {
 
 /** Row maximum; NaN, +Infinity or an all -Infinity row are errors (no distribution). */
 export function rowMax(row: Float32Array): number {
+  return rowRange(row).max;
+}
+
+/** Row maximum and smallest finite logit, with the checks of `rowMax`. */
+function rowRange(row: Float32Array): { max: number; minFinite: number } {
   let max = Number.NEGATIVE_INFINITY;
+  let minFinite = Number.POSITIVE_INFINITY;
   for (let i = 0; i < row.length; i++) {
     const l = row[i] as number;
     if (l > max) max = l;
+    if (l < minFinite && l !== Number.NEGATIVE_INFINITY) minFinite = l;
     else if (Number.isNaN(l)) {
       throw new RemaxError('E_NUMERIC', 'logits contain NaN', {
         field: `logits[${i}]`,
@@ -301,7 +306,7 @@ export function rowMax(row: Float32Array): number {
       expected: 'at least one finite logit and no +Infinity',
     });
   }
-  return max;
+  return { max, minFinite };
 }
 
 function checkParams(params: SamplingParams): void {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CHART_HEIGHT, CHART_WIDTH, chartFontFile, pngSize } from '../src/report/charts.js';
 import { chartsFor, writeReport } from '../src/report/report.js';
+import { ablationRow, ablationTable } from '../src/run/ablate.js';
 import type { StepRecord } from '../src/run/metrics.js';
 import { appendMetrics, readMetrics } from '../src/run/metrics.js';
 
@@ -69,5 +70,22 @@ describe('reports', () => {
       // the axis title is drawn as text the font must render
       expect(readFileSync(join(dir, 'charts', `${name}.svg`), 'utf8')).toContain('step');
     }
+  });
+});
+
+describe('ablation table', () => {
+  it('summarises the last 5 steps and shows n/a where an algorithm has no value', () => {
+    const remax = Array.from({ length: 10 }, (_, i) => record(i + 1, i));
+    const ppo = remax.map((r) => ({ ...r, greedy_reward: null, peak_tensor_bytes: 3 * 1024 ** 2 }));
+    const rows = [ablationRow('remax', 1, remax), ablationRow('ppo', 1, ppo)];
+    // rewards 5..9 in the last five steps
+    expect(rows[0]?.final_reward).toBe(7);
+    expect(rows[0]?.final_greedy_reward).toBeCloseTo(6.9, 12);
+    expect(rows[1]?.final_greedy_reward).toBeNull();
+    expect(rows[0]?.seconds_per_step).toBe(1.5);
+    const table = ablationTable(rows);
+    expect(table.split('\n')).toHaveLength(4);
+    expect(table).toContain('| ppo | 1 | 10 | 7.0000 | n/a |');
+    expect(table).toContain('3.00 MiB');
   });
 });

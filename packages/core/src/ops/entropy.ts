@@ -10,7 +10,6 @@ import { rowLogSumExp } from './hostSoftmax.js';
  * dH/dx_k = -p_k (log p_k + H).
  */
 export function entropyFromLogits(logits: tf.Tensor3D, options: ChunkOptions = {}): tf.Tensor2D {
-  const [B, T, V] = logits.shape;
   if (hostView(logits) !== null) return entropyOnHost(logits);
   return entropyWithTensorOps(logits, options);
 }

@@ -13,7 +13,7 @@ import { hostView } from './hostMemory.js';
  * (dy * (onehot(target) - softmax)) is written chunk by chunk.
  */
 export function logprobsFromLogits(logits: tf.Tensor3D, ids: tf.Tensor2D): tf.Tensor2D {
-  const [B, T, V] = logits.shape;
+  const [B, T] = logits.shape;
   if (ids.rank !== 2 || ids.shape[0] !== B || ids.shape[1] !== T) {
     throw new RemaxError('E_SHAPE', 'logprobsFromLogits: ids must be [B, T] matching logits', {
       field: 'ids',

@@ -4,27 +4,12 @@
 // seconds per phase, tokens/s, peak tensor bytes and process peak RSS.
 // Usage: pnpm bench [--steps N]   (the first step is a warm-up and is reported too)
 import { initBackend, type RewardFn, Rng, tf } from '@remax/core';
-import { type CausalLM, createCausalLM } from '@remax/model-mistral';
+import { type CausalLM, createCausalLM, SMALL_MISTRAL_CONFIG } from '@remax/model-mistral';
 import { headAtPositions, lastRealIndex } from '@remax/reward-ultrarm';
 import { rolloutGenerator } from '@remax/rollout';
 import { ReMax } from '../src/index.js';
 
-const SMALL = {
-  model_type: 'mistral',
-  vocab_size: 32000,
-  hidden_size: 256,
-  intermediate_size: 688,
-  num_hidden_layers: 4,
-  num_attention_heads: 8,
-  num_key_value_heads: 4,
-  rms_norm_eps: 1e-5,
-  rope_theta: 10000,
-  max_position_embeddings: 4096,
-  sliding_window: null,
-  tie_word_embeddings: false,
-  bos_token_id: 1,
-  eos_token_id: 2,
-};
+const SMALL = SMALL_MISTRAL_CONFIG;
 const B = 8;
 const PROMPT = 64;
 const NEW = 64;

@@ -4,21 +4,10 @@
 // and the KV-cache decode step.
 import { initBackend, linear, logprobsFromLogits, Rng, tf } from '@remax/core';
 import { attention, groupedMatMul } from '../src/attention.js';
-import { type CausalLM, createCausalLM } from '../src/index.js';
+import { type CausalLM, createCausalLM, SMALL_MISTRAL_CONFIG } from '../src/index.js';
 import { bestMs, emit, sync } from './timing.js';
 
-const small = {
-  model_type: 'mistral',
-  vocab_size: 32000,
-  hidden_size: 256,
-  intermediate_size: 688,
-  num_hidden_layers: 4,
-  num_attention_heads: 8,
-  num_key_value_heads: 4,
-  rms_norm_eps: 1e-5,
-  rope_theta: 10000,
-  sliding_window: null,
-};
+const small = SMALL_MISTRAL_CONFIG;
 const B = 8;
 const T = 128;
 const only = process.argv[2]; // optional: run one section

@@ -9,6 +9,8 @@ export interface CreateOptions extends CausalLMOptions {
   /** Std of the normal init of matrices (HF initializer_range, default 0.02); norms start at 1. */
   initStd?: number;
   withLMHead?: boolean;
+  /** Extra named tensors (e.g. {'regression_head.weight': [1, hidden]}), initialised like matrices, in `extra`. */
+  extraTensors?: Record<string, number[]>;
 }
 
 /**
@@ -32,5 +34,11 @@ export function createCausalLM(config: unknown, options: CreateOptions): CausalL
     else for (let i = 0; i < n; i++) data[i] = options.rng.nextNormal() * std;
     params.set(name, tf.variable(tf.tensor(data, shape, 'float32'), true));
   }
-  return new CausalLM(cfg, params, new Map(), options);
+  const extra = new Map<string, tf.Variable>();
+  for (const [name, shape] of Object.entries(options.extraTensors ?? {})) {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < data.length; i++) data[i] = options.rng.nextNormal() * std;
+    extra.set(name, tf.variable(tf.tensor(data, shape, 'float32'), true));
+  }
+  return new CausalLM(cfg, params, extra, options);
 }

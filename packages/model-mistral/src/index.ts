@@ -1,4 +1,5 @@
 export type { AttentionMatMul } from './attention.js';
+export { SMALL_LLAMA_CONFIG, SMALL_MISTRAL_CONFIG } from './benchShapes.js';
 export { CausalLM, type CausalLMOptions, type ForwardArgs } from './causalLM.js';
 export {
   type CausalLMConfig,

@@ -1,10 +1,10 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend, tf } from '@remax/core';
+import { initBackend, Rng, tf } from '@remax/core';
 import { openCheckpoint } from '@remax/safetensors';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCausalLM } from '../src/index.js';
+import { createCausalLM, loadCausalLM } from '../src/index.js';
 import { fixtureDir } from './helpers.js';
 
 /** Every tensor of two checkpoints, compared as raw stored values (bitwise). */
@@ -34,6 +34,36 @@ describe('save -> load round trip', () => {
     await initBackend();
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('a created model with an extra head saves and loads back with extraTensors', async () => {
+    const config = {
+      model_type: 'llama',
+      vocab_size: 40,
+      hidden_size: 8,
+      intermediate_size: 16,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      num_key_value_heads: 1,
+    };
+    const created = createCausalLM(config, {
+      rng: Rng.fromSeed(3),
+      withLMHead: false,
+      extraTensors: { 'regression_head.weight': [1, 8] },
+    });
+    const out = join(tmp, 'created');
+    await created.save(out, { dtype: 'float32' });
+    const loaded = await loadCausalLM(out, {
+      withLMHead: false,
+      extraTensors: ['regression_head.weight'],
+    });
+    const head = loaded.extra.get('regression_head.weight');
+    expect(head?.shape).toEqual([1, 8]);
+    expect(Array.from(head!.dataSync())).toEqual(
+      Array.from(created.extra.get('regression_head.weight')!.dataSync()),
+    );
+    created.dispose();
+    loaded.dispose();
+  });
 
   it('bf16, sharded like HF (index + shards), tokenizer copied: bitwise, same logits', async () => {
     const src = fixtureDir('tiny-mistral');

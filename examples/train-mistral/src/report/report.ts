@@ -44,18 +44,29 @@ export interface RunSeries {
 }
 
 /** Builds the charts for one or more runs (overlaid when several). */
-export function chartsFor(series: readonly RunSeries[]): LineChart[] {
-  return CHARTS.map((c) => ({
-    name: c.name,
-    title: c.title,
-    yTitle: c.yTitle,
-    points: series.flatMap((s) =>
+export function chartsFor(series: readonly RunSeries[], smoothing = 5): LineChart[] {
+  return CHARTS.map((c) => {
+    const points = series.flatMap((s) =>
       s.records.flatMap((r) => {
         const v = c.value(r);
         return v === null || !Number.isFinite(v) ? [] : [{ step: r.step, value: v, run: s.label }];
       }),
-    ),
-  })).filter((c) => c.points.length > 0);
+    );
+    // one run: add the trailing mean of the last `smoothing` steps, so a trend
+    // shows through batch noise (the raw points stay on the chart)
+    const smoothed =
+      series.length === 1 && smoothing > 1 && points.length > smoothing
+        ? points.map((p, i) => {
+            const window = points.slice(Math.max(0, i - smoothing + 1), i + 1);
+            return {
+              step: p.step,
+              value: window.reduce((a, q) => a + q.value, 0) / window.length,
+              run: `${p.run}, ${smoothing}-step mean`,
+            };
+          })
+        : [];
+    return { name: c.name, title: c.title, yTitle: c.yTitle, points: [...points, ...smoothed] };
+  }).filter((c) => c.points.length > 0);
 }
 
 /** Renders each chart to `<dir>/<name>.png` (and .svg); returns the PNG file names. */

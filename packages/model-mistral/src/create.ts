@@ -32,13 +32,19 @@ export function createCausalLM(config: unknown, options: CreateOptions): CausalL
     const data = new Float32Array(n);
     if (shape.length === 1) data.fill(1);
     else for (let i = 0; i < n; i++) data[i] = options.rng.nextNormal() * std;
-    params.set(name, tf.variable(tf.tensor(data, shape, 'float32'), true));
+    params.set(
+      name,
+      tf.tidy(() => tf.variable(tf.tensor(data, shape, 'float32'), true)),
+    );
   }
   const extra = new Map<string, tf.Variable>();
   for (const [name, shape] of Object.entries(options.extraTensors ?? {})) {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
     for (let i = 0; i < data.length; i++) data[i] = options.rng.nextNormal() * std;
-    extra.set(name, tf.variable(tf.tensor(data, shape, 'float32'), true));
+    extra.set(
+      name,
+      tf.tidy(() => tf.variable(tf.tensor(data, shape, 'float32'), true)),
+    );
   }
   return new CausalLM(cfg, params, extra, options);
 }

@@ -55,7 +55,8 @@ export async function loadCausalLM(dir: string, options: LoadOptions = {}): Prom
     for (const name of [...expected.keys(), ...extraNames]) {
       const data = (await ckpt.read(name, { as: 'float32' })) as Float32Array;
       const shape = offered.get(name) as number[];
-      const v = tf.variable(tf.tensor(data, shape, 'float32'), true);
+      // tidy frees the source tensor; the variable keeps the data
+      const v = tf.tidy(() => tf.variable(tf.tensor(data, shape, 'float32'), true));
       (expected.has(name) ? params : extra).set(name, v);
     }
   } catch (e) {

@@ -35,6 +35,14 @@ describe('save -> load round trip', () => {
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
+  it('loading then disposing a model leaves no tensors behind', async () => {
+    const before = tf.memory().numTensors;
+    const model = await loadCausalLM(fixtureDir('tiny-mistral-swa'));
+    expect(tf.memory().numTensors).toBe(before + model.parameters().size);
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('a created model with an extra head saves and loads back with extraTensors', async () => {
     const config = {
       model_type: 'llama',

@@ -9,6 +9,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   symlinkSync,
@@ -38,6 +39,10 @@ try {
     cpSync(join(root, f), join(scratch, f));
   }
   symlinkSync(join(root, 'node_modules'), join(scratch, 'node_modules'));
+  // only the scratch changeset, so every dependent bump below comes from core's
+  for (const f of readdirSync(join(scratch, '.changeset'))) {
+    if (f.endsWith('.md') && f !== 'README.md') rmSync(join(scratch, '.changeset', f));
+  }
   writeFileSync(
     join(scratch, '.changeset', 'zz-scratch-core-minor.md'),
     '---\n"@remax/core": minor\n---\n\nScratch change used by the release test.\n',

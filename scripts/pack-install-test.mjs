@@ -64,11 +64,16 @@ try {
         JSON.stringify({ name: 'user-project', private: true, type: 'module' }),
       );
       symlinkSync(join(root, 'fixtures'), join(project, 'fixtures'));
-      const needed = internalClosure(name).map((n) => tarballOf.get(n));
       const { language, code } = runnableExample(
         readFileSync(join(dir, 'README.md'), 'utf8'),
         `${dir}/README.md`,
       );
+      // the package, its @remax dependencies, and the @remax packages its README example imports
+      const imported = [...code.matchAll(/from '(@remax\/[a-z-]+)'/g)].map((m) => m[1]);
+      const seen = new Set();
+      const needed = [name, ...imported]
+        .flatMap((n) => internalClosure(n, seen))
+        .map((n) => tarballOf.get(n));
       const scoped = scope === '@remax' ? code : code.replaceAll('@remax/', `${scope}/`);
       const file = join(project, `example.${language === 'ts' ? 'ts' : 'mjs'}`);
       writeFileSync(file, scoped);

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { initBackend, Rng, tf } from '@remax/core';
-import { createCausalLM } from '@remax/model-mistral';
+import { createCausalLM, SMALL_LLAMA_CONFIG, SMALL_MISTRAL_CONFIG } from '@remax/model-mistral';
 import {
   makeRewardFn,
   tokenAlignedCritic,
@@ -21,22 +21,8 @@ import { algorithmConfig } from '../src/run/algoConfig.js';
 import { makeGenerateFn } from '../src/run/generateFn.js';
 import { promptIds } from '../src/run/prompts.js';
 
-const SMALL = {
-  vocab_size: 32000,
-  hidden_size: 256,
-  intermediate_size: 688,
-  num_hidden_layers: 4,
-  num_attention_heads: 8,
-  num_key_value_heads: 4,
-  rms_norm_eps: 1e-5,
-  max_position_embeddings: 4096,
-  tie_word_embeddings: false,
-  bos_token_id: 1,
-  eos_token_id: 2,
-  torch_dtype: 'float32',
-};
-const POLICY = { ...SMALL, model_type: 'mistral', rope_theta: 1e6, sliding_window: null };
-const REWARD = { ...SMALL, model_type: 'llama', rope_theta: 10000, pad_token_id: 0 };
+const POLICY = SMALL_MISTRAL_CONFIG;
+const REWARD = SMALL_LLAMA_CONFIG;
 const BATCH = 8;
 const PROMPT = 64;
 const NEW = 64;
@@ -60,7 +46,7 @@ async function runOne(algo: 'remax' | 'ppo'): Promise<void> {
   const policy = createCausalLM(POLICY, { rng: Rng.derive(1, 1) });
   const reference = createCausalLM(POLICY, { rng: Rng.derive(1, 1) });
   const rmBackbone = createCausalLM(REWARD, { rng: Rng.derive(1, 2), withLMHead: false });
-  const head = () => tf.variable(tf.randomNormal([1, SMALL.hidden_size], 0, 0.02, 'float32', 3));
+  const head = () => tf.variable(tf.randomNormal([1, REWARD.hidden_size], 0, 0.02, 'float32', 3));
   const reward = new UltraRewardModel(
     rmBackbone,
     head(),

@@ -13,6 +13,7 @@ export { buildRewardInputs } from './rewardInputs.js';
 export type { ConversationScores, RewardModelOptions, ScoreBatch } from './rewardModel.js';
 export { DEFAULT_MICRO_BATCH_SIZE, loadRewardModel, UltraRewardModel } from './rewardModel.js';
 export type { SaveOptions } from './saveRewardDirectory.js';
+export { type ModelSource, ScalarHeadModel } from './scalarHeadModel.js';
 export type { TextTokenizer } from './textTokenizer.js';
 export type { IntMatrix } from './tokenRows.js';
 export { ULTRARM_TEMPLATE, ultraRMPromptText, ultraRMText } from './ultraTemplate.js';

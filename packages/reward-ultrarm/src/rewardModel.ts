@@ -6,7 +6,7 @@ import { headAtPositions } from './lastPosition.js';
 import { checkMicroBatchSize, padRight, scoreInMicroBatches } from './microBatch.js';
 import { inspectRewardCheckpoint, REGRESSION_HEAD } from './rewardCheckpoint.js';
 import { buildRewardInputs, type RewardInputs } from './rewardInputs.js';
-import { type SaveOptions, saveRewardDirectory } from './saveRewardDirectory.js';
+import { type ModelSource, ScalarHeadModel } from './scalarHeadModel.js';
 import type { TextTokenizer } from './textTokenizer.js';
 import { checkIdsAndMask, type IntMatrix, realTokens, toRows } from './tokenRows.js';
 
@@ -44,22 +44,18 @@ export interface ConversationScores {
  * UltraRM: a Llama backbone (from @remax/model-mistral) and `regression_head`
  * [1, hidden] read at the last position whose attention mask is 1.
  */
-export class UltraRewardModel implements RewardModel {
+export class UltraRewardModel extends ScalarHeadModel implements RewardModel {
   microBatchSize: number;
   readonly maxLength: number;
 
   constructor(
-    readonly backbone: CausalLM,
-    readonly head: tf.Variable,
+    backbone: CausalLM,
+    head: tf.Variable,
     readonly tokenizer: TextTokenizer,
-    private readonly source: {
-      dir: string;
-      rawConfig: Record<string, unknown>;
-      vocabSize: number;
-      padId: number;
-    },
+    protected override readonly source: ModelSource & { vocabSize: number; padId: number },
     options: RewardModelOptions & { maxLength: number },
   ) {
+    super(backbone, head, source);
     this.microBatchSize = options.microBatchSize ?? DEFAULT_MICRO_BATCH_SIZE;
     this.maxLength = options.maxLength;
   }
@@ -93,28 +89,6 @@ export class UltraRewardModel implements RewardModel {
   /** The reward-model ids `scoreConversations` would score. */
   encodeConversations(conversations: readonly Conversation[]): RewardInputs {
     return buildRewardInputs(conversations, this.tokenizer, { maxLength: this.maxLength });
-  }
-
-  /** Backbone weights and the head, by Hugging Face name. */
-  parameters(): Map<string, tf.Variable> {
-    return new Map([...this.backbone.parameters(), [REGRESSION_HEAD, this.head]]);
-  }
-
-  /** Writes a Hugging Face LlamaRewardModel directory (safetensors). */
-  save(dir: string, options: SaveOptions = {}): Promise<void> {
-    return saveRewardDirectory(
-      dir,
-      {
-        parameters: this.parameters(),
-        rawConfig: this.source.rawConfig,
-        sourceDir: this.source.dir,
-      },
-      options,
-    );
-  }
-
-  dispose(): void {
-    this.backbone.dispose();
   }
 
   private async scoreRows(rows: readonly number[][]): Promise<Float32Array> {

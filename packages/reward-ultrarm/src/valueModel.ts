@@ -1,7 +1,7 @@
 import { linear, RemaxError, type TokenBatch, tf, type ValueModel } from '@remax/core';
-import { type CausalLM, loadCausalLM } from '@remax/model-mistral';
+import { loadCausalLM } from '@remax/model-mistral';
 import { inspectRewardCheckpoint, REGRESSION_HEAD } from './rewardCheckpoint.js';
-import { type SaveOptions, saveRewardDirectory } from './saveRewardDirectory.js';
+import { ScalarHeadModel } from './scalarHeadModel.js';
 
 /**
  * PPO's critic: the reward model's backbone and head applied at EVERY position,
@@ -10,13 +10,7 @@ import { type SaveOptions, saveRewardDirectory } from './saveRewardDirectory.js'
  * included, loaded into the critic), so before training the value at a row's
  * last real token equals that row's reward.
  */
-export class UltraValueModel implements ValueModel {
-  constructor(
-    readonly backbone: CausalLM,
-    readonly head: tf.Variable,
-    private readonly source: { dir: string; rawConfig: Record<string, unknown> },
-  ) {}
-
+export class UltraValueModel extends ScalarHeadModel implements ValueModel {
   /**
    * Values [B, T] (float32), differentiable w.r.t. parameters(); values at pad
    * positions are unspecified (mask them). Token ids must be in the
@@ -31,28 +25,6 @@ export class UltraValueModel implements ValueModel {
       const column = tf.reshape(this.head, [H, 1]) as tf.Tensor2D;
       return tf.reshape(linear(flat, column), [B, T]) as tf.Tensor2D; // [B, T]
     });
-  }
-
-  /** Trainable weights by Hugging Face name: the backbone and `regression_head.weight`. */
-  parameters(): Map<string, tf.Variable> {
-    return new Map([...this.backbone.parameters(), [REGRESSION_HEAD, this.head]]);
-  }
-
-  /** Writes a Hugging Face LlamaRewardModel directory that loadValueModel / loadRewardModel read back. */
-  save(dir: string, options: SaveOptions = {}): Promise<void> {
-    return saveRewardDirectory(
-      dir,
-      {
-        parameters: this.parameters(),
-        rawConfig: this.source.rawConfig,
-        sourceDir: this.source.dir,
-      },
-      options,
-    );
-  }
-
-  dispose(): void {
-    this.backbone.dispose();
   }
 }
 

@@ -1,0 +1,44 @@
+import type { tf } from '@remax/core';
+import type { CausalLM } from '@remax/model-mistral';
+import { REGRESSION_HEAD } from './rewardCheckpoint.js';
+import { type SaveOptions, saveRewardDirectory } from './saveRewardDirectory.js';
+
+/** Where a model came from: its directory and config.json, kept to save it back. */
+export interface ModelSource {
+  dir: string;
+  rawConfig: Record<string, unknown>;
+}
+
+/**
+ * A Llama backbone with a scalar `regression_head` [1, hidden]: what the reward
+ * model and the critic share (weights by HF name, HF-directory saving, disposal).
+ */
+export abstract class ScalarHeadModel {
+  constructor(
+    readonly backbone: CausalLM,
+    readonly head: tf.Variable,
+    protected readonly source: ModelSource,
+  ) {}
+
+  /** Backbone weights and the head, by Hugging Face name. */
+  parameters(): Map<string, tf.Variable> {
+    return new Map([...this.backbone.parameters(), [REGRESSION_HEAD, this.head]]);
+  }
+
+  /** Writes a Hugging Face LlamaRewardModel directory that loadRewardModel / loadValueModel read back. */
+  save(dir: string, options: SaveOptions = {}): Promise<void> {
+    return saveRewardDirectory(
+      dir,
+      {
+        parameters: this.parameters(),
+        rawConfig: this.source.rawConfig,
+        sourceDir: this.source.dir,
+      },
+      options,
+    );
+  }
+
+  dispose(): void {
+    this.backbone.dispose();
+  }
+}

@@ -1,12 +1,12 @@
 import { RemaxError, type RewardModel, type TokenBatch, tf } from '@remax/core';
-import { type CausalLM, loadCausalLM } from '@remax/model-mistral';
+import type { CausalLM } from '@remax/model-mistral';
 import { Tokenizer } from '@remax/tokenizer';
 import type { Conversation } from './conversation.js';
 import { headAtPositions } from './lastPosition.js';
 import { checkMicroBatchSize, padRight, scoreInMicroBatches } from './microBatch.js';
-import { inspectRewardCheckpoint, REGRESSION_HEAD } from './rewardCheckpoint.js';
+import { inspectRewardCheckpoint } from './rewardCheckpoint.js';
 import { buildRewardInputs, type RewardInputs } from './rewardInputs.js';
-import { type ModelSource, ScalarHeadModel } from './scalarHeadModel.js';
+import { loadBackboneAndHead, type ModelSource, ScalarHeadModel } from './scalarHeadModel.js';
 import type { TextTokenizer } from './textTokenizer.js';
 import { checkIdsAndMask, type IntMatrix, realTokens, toRows } from './tokenRows.js';
 
@@ -146,15 +146,7 @@ export async function loadRewardModel(
   const info = await inspectRewardCheckpoint(dir, { needTokenizer: true });
   const maxLength = options.maxLength ?? info.maxPositionEmbeddings ?? 4096;
   const tokenizer = await Tokenizer.fromDir(dir);
-  const backbone = await loadCausalLM(dir, { withLMHead: false, extraTensors: [REGRESSION_HEAD] });
-  const head = backbone.extra.get(REGRESSION_HEAD);
-  if (head === undefined) {
-    backbone.dispose();
-    throw new RemaxError('E_CHECKPOINT', 'the backbone loader did not return the regression head', {
-      file: dir,
-      field: REGRESSION_HEAD,
-    });
-  }
+  const { backbone, head } = await loadBackboneAndHead(dir);
   return new UltraRewardModel(
     backbone,
     head,

@@ -1,5 +1,5 @@
-import type { tf } from '@remax/core';
-import type { CausalLM } from '@remax/model-mistral';
+import { RemaxError, type tf } from '@remax/core';
+import { type CausalLM, loadCausalLM } from '@remax/model-mistral';
 import { REGRESSION_HEAD } from './rewardCheckpoint.js';
 import { type SaveOptions, saveRewardDirectory } from './saveRewardDirectory.js';
 
@@ -41,4 +41,20 @@ export abstract class ScalarHeadModel {
   dispose(): void {
     this.backbone.dispose();
   }
+}
+
+/** The Llama backbone (no LM head) and `regression_head.weight` of a reward-model directory. */
+export async function loadBackboneAndHead(
+  dir: string,
+): Promise<{ backbone: CausalLM; head: tf.Variable }> {
+  const backbone = await loadCausalLM(dir, { withLMHead: false, extraTensors: [REGRESSION_HEAD] });
+  const head = backbone.extra.get(REGRESSION_HEAD);
+  if (head === undefined) {
+    backbone.dispose();
+    throw new RemaxError('E_CHECKPOINT', 'the backbone loader did not return the regression head', {
+      file: dir,
+      field: REGRESSION_HEAD,
+    });
+  }
+  return { backbone, head };
 }

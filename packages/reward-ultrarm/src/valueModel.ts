@@ -1,7 +1,6 @@
-import { linear, RemaxError, type TokenBatch, tf, type ValueModel } from '@remax/core';
-import { loadCausalLM } from '@remax/model-mistral';
-import { inspectRewardCheckpoint, REGRESSION_HEAD } from './rewardCheckpoint.js';
-import { ScalarHeadModel } from './scalarHeadModel.js';
+import { linear, type TokenBatch, tf, type ValueModel } from '@remax/core';
+import { inspectRewardCheckpoint } from './rewardCheckpoint.js';
+import { loadBackboneAndHead, ScalarHeadModel } from './scalarHeadModel.js';
 
 /**
  * PPO's critic: the reward model's backbone and head applied at EVERY position,
@@ -35,14 +34,6 @@ export class UltraValueModel extends ScalarHeadModel implements ValueModel {
  */
 export async function loadValueModel(dir: string): Promise<UltraValueModel> {
   const info = await inspectRewardCheckpoint(dir, { needTokenizer: false });
-  const backbone = await loadCausalLM(dir, { withLMHead: false, extraTensors: [REGRESSION_HEAD] });
-  const head = backbone.extra.get(REGRESSION_HEAD);
-  if (head === undefined) {
-    backbone.dispose();
-    throw new RemaxError('E_CHECKPOINT', 'the backbone loader did not return the regression head', {
-      file: dir,
-      field: REGRESSION_HEAD,
-    });
-  }
+  const { backbone, head } = await loadBackboneAndHead(dir);
   return new UltraValueModel(backbone, head, { dir, rawConfig: info.rawConfig });
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The repository's fixtures (a copy of ../shared/fixtures), reached relative to this file. */
+/** The repository's fixtures (a copy of the shared fixture set), reached relative to this file. */
 export const FIXTURES = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
 export const ULTRARM_DIR = join(FIXTURES, 'models/tiny-ultrarm');
 export const MISTRAL_TOKENIZER = join(FIXTURES, 'models/tiny-mistral/tokenizer.model');

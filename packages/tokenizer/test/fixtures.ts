@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ChatMessage } from '../src/index.js';
 
-/** The repository's golden tokenizer fixtures (copied from ../shared/fixtures/tokenizers). */
+/** The repository's golden tokenizer fixtures (copied from the shared fixture set, tokenizers/). */
 export const FIXTURES = fileURLToPath(new URL('../../../fixtures/tokenizers/', import.meta.url));
 
 export interface TextCase {

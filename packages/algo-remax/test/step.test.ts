@@ -45,6 +45,21 @@ const countEights: RewardFn = async (batch) =>
     (row) => row.slice(P).filter((t) => t === 8).length / 5,
   );
 
+/** ReMax with the sampled k3 penalty and the adaptive KL controller, on the fixed rollout. */
+function adaptiveK3ReMax(): ReMax {
+  return new ReMax(
+    {
+      klPenalty: 'sampled',
+      klEstimator: 'k3',
+      lr: 1e-2,
+      microBatchSize: 3,
+      klTarget: 0.5,
+      klHorizon: 100,
+    },
+    { policy, reference, generate: fixedGenerate, reward: countEights, rng: Rng.fromSeed(5) },
+  );
+}
+
 let policy: BigramPolicy;
 let reference: BigramPolicy;
 beforeAll(async () => {
@@ -117,17 +132,7 @@ describe('ReMax step', () => {
   });
 
   it('updates the policy, reports the metrics, and does not leak across steps', async () => {
-    const algo = new ReMax(
-      {
-        klPenalty: 'sampled',
-        klEstimator: 'k3',
-        lr: 1e-2,
-        microBatchSize: 3,
-        klTarget: 0.5,
-        klHorizon: 100,
-      },
-      { policy, reference, generate: fixedGenerate, reward: countEights, rng: Rng.fromSeed(5) },
-    );
+    const algo = adaptiveK3ReMax();
     const x = prompts();
     const before = snapshot();
     let tensors = 0;
@@ -163,17 +168,7 @@ describe('ReMax step', () => {
 
     // state round trip: a fresh algorithm restored from the state takes the same next step
     const state = algo.getState();
-    const restored = new ReMax(
-      {
-        klPenalty: 'sampled',
-        klEstimator: 'k3',
-        lr: 1e-2,
-        microBatchSize: 3,
-        klTarget: 0.5,
-        klHorizon: 100,
-      },
-      { policy, reference, generate: fixedGenerate, reward: countEights, rng: Rng.fromSeed(5) },
-    );
+    const restored = adaptiveK3ReMax();
     restored.setState(state);
     tf.dispose([...state.tensors.values()]);
     expect(restored.getState().json).toEqual(algo.getState().json);

@@ -31,38 +31,35 @@ export class PairTable {
 
   /** Sets (left, right) -> value; returns false (and keeps the old value) if present. */
   setIfAbsent(left: number, right: number, value: number): boolean {
-    if (this.count * 2 >= this.lefts.length) throw new Error('PairTable capacity exceeded');
-    let i = this.slot(left, right);
-    for (;;) {
-      const l = this.lefts[i]!;
-      if (l === -1) {
-        this.lefts[i] = left;
-        this.rights[i] = right;
-        this.values[i] = value;
-        this.count++;
-        return true;
-      }
-      if (l === left && this.rights[i] === right) return false;
-      i = (i + 1) & this.mask;
-    }
+    const i = this.slotForInsert(left, right);
+    if (this.lefts[i] !== -1) return false;
+    this.claim(i, left, right);
+    this.values[i] = value;
+    return true;
   }
 
   /** Sets (left, right) -> value, replacing any earlier value. */
   set(left: number, right: number, value: number): void {
+    const i = this.slotForInsert(left, right);
+    if (this.lefts[i] === -1) this.claim(i, left, right);
+    this.values[i] = value;
+  }
+
+  /** The slot holding (left, right), or the empty slot where it goes (the table must have room). */
+  private slotForInsert(left: number, right: number): number {
     if (this.count * 2 >= this.lefts.length) throw new Error('PairTable capacity exceeded');
     let i = this.slot(left, right);
     for (;;) {
       const l = this.lefts[i]!;
-      if (l === -1) {
-        this.lefts[i] = left;
-        this.rights[i] = right;
-        this.count++;
-        break;
-      }
-      if (l === left && this.rights[i] === right) break;
+      if (l === -1 || (l === left && this.rights[i] === right)) return i;
       i = (i + 1) & this.mask;
     }
-    this.values[i] = value;
+  }
+
+  private claim(i: number, left: number, right: number): void {
+    this.lefts[i] = left;
+    this.rights[i] = right;
+    this.count++;
   }
 
   /** The value stored for (left, right), or -1. */

@@ -3,8 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CausalLM, loadCausalLM } from '../src/index.js';
 import { fixtureDir, readGolden } from './helpers.js';
 
-// Golden numbers: fixtures/models/*/golden.json, from an independent float64
-// PyTorch reference of the HF semantics. We compute in float32: 1e-4 absolute.
+// Golden numbers: fixtures/models/*/golden.json and fixtures/unseen/*/golden.json
+// (other seeds, head counts and window), from an independent float64 PyTorch
+// reference of the HF semantics. We compute in float32: 1e-4 absolute.
 const TOL = 1e-4;
 
 /** Greedy decoding with the KV cache: prefill, then one token per step. */
@@ -34,7 +35,7 @@ function greedyWithCache(model: CausalLM, prompt: number[], steps: number): numb
   return out;
 }
 
-for (const name of ['tiny-mistral', 'tiny-mistral-swa']) {
+for (const name of ['tiny-mistral', 'tiny-mistral-swa', 'unseen-mistral', 'unseen-mistral-swa']) {
   describe(`golden ${name}`, () => {
     let model: CausalLM;
     const golden = readGolden(name);

@@ -2,8 +2,14 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tf } from '@remax/core';
 
+/** A shared fixture model (fixtures/models/<name>), or an unseen one (fixtures/unseen/unseen-*). */
 export const fixtureDir = (name: string): string =>
-  fileURLToPath(new URL(`../../../fixtures/models/${name}`, import.meta.url));
+  fileURLToPath(
+    new URL(
+      `../../../fixtures/${name.startsWith('unseen-') ? 'unseen' : 'models'}/${name}`,
+      import.meta.url,
+    ),
+  );
 
 export interface GoldenCase {
   name: string;

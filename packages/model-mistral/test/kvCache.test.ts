@@ -47,7 +47,7 @@ function cachedVsUncached(
   return worst;
 }
 
-for (const name of ['tiny-mistral', 'tiny-mistral-swa']) {
+for (const name of ['tiny-mistral', 'tiny-mistral-swa', 'unseen-mistral', 'unseen-mistral-swa']) {
   describe(`KV cache ${name}`, () => {
     let model: CausalLM;
     const batch = readGolden(name).cases.find((c) => c.name === 'left_padded_batch');

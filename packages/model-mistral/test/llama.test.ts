@@ -14,48 +14,53 @@ interface Batch {
   attention_mask: number[][];
   rewards: number[];
 }
-const golden = JSON.parse(readFileSync(`${fixtureDir('tiny-ultrarm')}/golden.json`, 'utf8')) as {
-  right_padded: Batch;
-  left_padded: Batch;
-};
+const goldenOf = (name: string) =>
+  JSON.parse(readFileSync(`${fixtureDir(name)}/golden.json`, 'utf8')) as {
+    right_padded: Batch;
+    left_padded: Batch;
+  };
 
 describe('Llama backbone (tiny-ultrarm)', () => {
   beforeAll(async () => {
     await initBackend();
   });
 
-  it('hiddenStates + extra regression head reproduce the golden rewards (both paddings)', async () => {
-    const model = await loadCausalLM(fixtureDir('tiny-ultrarm'), {
-      withLMHead: false,
-      extraTensors: ['regression_head.weight'],
-    });
-    try {
-      expect(model.config.model_type).toBe('llama');
-      expect(model.parameters().has('lm_head.weight')).toBe(false);
-      const head = model.extra.get('regression_head.weight');
-      expect(head?.shape).toEqual([1, model.config.hidden_size]);
-      for (const batch of [golden.right_padded, golden.left_padded]) {
-        const rewards = tf.tidy(() => {
-          const h = model.hiddenStates({
-            inputIds: batch.input_ids,
-            attentionMask: batch.attention_mask,
+  it.each(['tiny-ultrarm', 'unseen-ultrarm'])(
+    '%s: hiddenStates + extra regression head reproduce the golden rewards (both paddings)',
+    async (name) => {
+      const golden = goldenOf(name);
+      const model = await loadCausalLM(fixtureDir(name), {
+        withLMHead: false,
+        extraTensors: ['regression_head.weight'],
+      });
+      try {
+        expect(model.config.model_type).toBe('llama');
+        expect(model.parameters().has('lm_head.weight')).toBe(false);
+        const head = model.extra.get('regression_head.weight');
+        expect(head?.shape).toEqual([1, model.config.hidden_size]);
+        for (const batch of [golden.right_padded, golden.left_padded]) {
+          const rewards = tf.tidy(() => {
+            const h = model.hiddenStates({
+              inputIds: batch.input_ids,
+              attentionMask: batch.attention_mask,
+            });
+            const perPos = tf
+              .squeeze(tf.matMul(h, tf.transpose(head as tf.Tensor2D)), [2])
+              .arraySync() as number[][];
+            return batch.attention_mask.map((m, b) => perPos[b]?.[m.lastIndexOf(1)] as number);
           });
-          const perPos = tf
-            .squeeze(tf.matMul(h, tf.transpose(head as tf.Tensor2D)), [2])
-            .arraySync() as number[][];
-          return batch.attention_mask.map((m, b) => perPos[b]?.[m.lastIndexOf(1)] as number);
-        });
-        rewards.forEach((r, b) => {
-          expect(Math.abs(r - (batch.rewards[b] as number))).toBeLessThan(1e-4);
-        });
+          rewards.forEach((r, b) => {
+            expect(Math.abs(r - (batch.rewards[b] as number))).toBeLessThan(1e-4);
+          });
+        }
+        expect(() => model.forward({ inputIds: [[1, 2]], attentionMask: [[1, 1]] })).toThrow(
+          /withLMHead/,
+        );
+      } finally {
+        model.dispose();
       }
-      expect(() => model.forward({ inputIds: [[1, 2]], attentionMask: [[1, 1]] })).toThrow(
-        /withLMHead/,
-      );
-    } finally {
-      model.dispose();
-    }
-  });
+    },
+  );
 
   it('PyTorch .bin shards load to the same weights as the safetensors file', async () => {
     const src = fixtureDir('tiny-ultrarm');

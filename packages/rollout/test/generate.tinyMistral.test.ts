@@ -1,5 +1,6 @@
-// generate on the real tiny checkpoints of fixtures/models (golden greedy
-// continuations from an independent float64 PyTorch reference).
+// generate on the real tiny checkpoints of fixtures/models and the unseen set
+// of fixtures/unseen (golden greedy continuations from an independent float64
+// PyTorch reference).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { initBackend, Rng, tf } from '@remax/core';
@@ -14,7 +15,13 @@ interface GreedyCase {
 }
 
 const fixtureDir = (name: string) =>
-  fileURLToPath(new URL(`../../../fixtures/models/${name}`, import.meta.url));
+  fileURLToPath(
+    new URL(
+      `../../../fixtures/${name.startsWith('unseen-') ? 'unseen' : 'models'}/${name}`,
+      import.meta.url,
+    ),
+  );
+const GOLDEN_MODELS = ['tiny-mistral', 'tiny-mistral-swa', 'unseen-mistral', 'unseen-mistral-swa'];
 
 function goldenGreedy(name: string): GreedyCase[] {
   const golden = JSON.parse(readFileSync(`${fixtureDir(name)}/golden.json`, 'utf8')) as {
@@ -68,7 +75,7 @@ const models = new Map<string, CausalLM>();
 
 beforeAll(async () => {
   await initBackend();
-  for (const name of ['tiny-mistral', 'tiny-mistral-swa']) {
+  for (const name of GOLDEN_MODELS) {
     models.set(name, await loadCausalLM(fixtureDir(name)));
   }
 });
@@ -77,7 +84,7 @@ afterAll(() => {
   for (const m of models.values()) m.dispose();
 });
 
-describe.each(['tiny-mistral', 'tiny-mistral-swa'])('greedy generation on %s', (name) => {
+describe.each(GOLDEN_MODELS)('greedy generation on %s', (name) => {
   const cases = goldenGreedy(name);
   const steps = Math.max(...cases.map((c) => c.new_tokens.length));
 

@@ -1,8 +1,12 @@
 import { fileURLToPath } from 'node:url';
 
-/** Repository fixtures (a copy of the shared golden fixtures), reached relative to this file. */
+/**
+ * Repository fixtures, reached relative to this file: the shared golden set
+ * (fixtures/models/<name>) or the unseen one (fixtures/unseen/unseen-*).
+ */
 export function fixtureModel(name: string): string {
-  return fileURLToPath(new URL(`../../../fixtures/models/${name}`, import.meta.url));
+  const set = name.startsWith('unseen-') ? 'unseen' : 'models';
+  return fileURLToPath(new URL(`../../../fixtures/${set}/${name}`, import.meta.url));
 }
 
 /** Small files made by test/test-fixtures/make_torch_fixtures.py (committed). */

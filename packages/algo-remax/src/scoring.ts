@@ -1,15 +1,7 @@
 // The gradient-free half of a ReMax step: policy and reference log-probabilities,
 // per-step KL (sampled estimate and full-vocabulary), entropy. Everything comes
 // back as plain [B, T-1] arrays, so the returns built from them are constants.
-import {
-  entropyFromLogits,
-  fullKL,
-  logprobsFromLogits,
-  type Policy,
-  RemaxError,
-  type SequenceBatch,
-  tf,
-} from '@remax/core';
+import { nextTokenScores, type Policy, RemaxError, type SequenceBatch, tf } from '@remax/core';
 import { type KLEstimator, sampledKL } from './kl.js';
 
 export type KLPenalty = 'full_step' | 'sampled';
@@ -68,23 +60,15 @@ export function scoreSequences(
   options: {
     klPenalty: KLPenalty;
     klEstimator: KLEstimator;
-    /** Called while both logits are alive (memory high-water mark). */
+    /** Called while the scoring's largest tensors are alive (memory high-water mark). */
     onPeak?: () => void;
   },
 ): SequenceScores {
   const [B, T] = checkSequenceBatch(batch, 'scoreSequences');
   const tokens = { inputIds: batch.inputIds, attentionMask: batch.attentionMask };
-  const [logprobs, refLogprobs, fullKl, entropy] = tf.tidy(() => {
-    const logits = policy.forward(tokens); // [B, T, V]
-    const refLogits = reference.forward(tokens); // [B, T, V]
-    options.onPeak?.();
-    const firstT1 = (x: tf.Tensor2D) => tf.slice(x, [0, 0], [B, T - 1]) as tf.Tensor2D; // [B, T-1]
-    return [
-      logprobsFromLogits(logits, batch.inputIds),
-      logprobsFromLogits(refLogits, batch.inputIds),
-      firstT1(fullKL(logits, refLogits)),
-      firstT1(entropyFromLogits(logits)),
-    ].map((x) => x.arraySync() as number[][]) as [number[][], number[][], number[][], number[][]];
+  // the heads run in row chunks: no [B, T, V] logits are held (the old peak)
+  const { logprobs, refLogprobs, fullKl, entropy } = nextTokenScores(policy, reference, tokens, {
+    ...(options.onPeak && { onPeak: options.onPeak }),
   });
   const actionMask = tf.tidy(
     () => tf.slice(batch.attentionMask, [0, 1], [B, T - 1]).arraySync() as number[][],

@@ -25,14 +25,28 @@ export class BigramPolicy implements Policy {
     ]);
   }
 
-  forward(batch: TokenBatch): tf.Tensor3D {
+  get vocabSize(): number {
+    return this.vocab;
+  }
+
+  hiddenStates(batch: TokenBatch): tf.Tensor3D {
     return tf.tidy(() => {
       const [B, T] = batch.inputIds.shape;
       const embed = this.params.get('embed') as tf.Variable;
-      const head = this.params.get('head') as tf.Variable;
       const onehot = tf.oneHot(tf.reshape(batch.inputIds, [B * T]), this.vocab); // [B*T, V]
-      const h = tf.matMul(onehot, embed); // [B*T, H]
-      return tf.reshape(tf.matMul(h, head), [B, T, this.vocab]) as tf.Tensor3D;
+      return tf.reshape(tf.matMul(onehot, embed), [B, T, -1]) as tf.Tensor3D;
+    });
+  }
+
+  headLogits(hidden: tf.Tensor2D): tf.Tensor2D {
+    return tf.matMul(hidden, this.params.get('head') as tf.Variable);
+  }
+
+  forward(batch: TokenBatch): tf.Tensor3D {
+    return tf.tidy(() => {
+      const [B, T] = batch.inputIds.shape;
+      const h = tf.reshape(this.hiddenStates(batch), [B * T, -1]) as tf.Tensor2D;
+      return tf.reshape(this.headLogits(h), [B, T, this.vocab]) as tf.Tensor3D;
     });
   }
 

@@ -35,8 +35,13 @@ export {
   entropyFromLogits,
   fullKL,
   hostView,
+  type LMHead,
   linear,
+  logprobsFromHidden,
   logprobsFromLogits,
+  type NextTokenScores,
+  NO_TARGET,
+  nextTokenScores,
 } from './ops/index.js';
 export {
   type AccumulatedGrads,

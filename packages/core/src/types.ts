@@ -18,6 +18,12 @@ export interface Policy {
   logprobsOf(batch: TokenBatch): tf.Tensor2D;
   /** Trainable weights keyed by their Hugging Face names. */
   parameters(): Map<string, tf.Variable>;
+  /** Hidden states after the final norm, [B, T, H]: what the LM head reads. */
+  hiddenStates(batch: TokenBatch): tf.Tensor3D;
+  /** The LM head on rows of hidden states: [n, H] -> logits [n, V]. */
+  headLogits(hidden: tf.Tensor2D): tf.Tensor2D;
+  /** V, the width of the logits. */
+  readonly vocabSize: number;
 }
 
 /** A scalar reward per sequence (UltraRM and friends). */

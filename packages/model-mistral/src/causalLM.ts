@@ -1,4 +1,4 @@
-import { logprobsFromLogits, type Policy, RemaxError, tf } from '@remax/core';
+import { logprobsFromHidden, NO_TARGET, type Policy, RemaxError, tf } from '@remax/core';
 import {
   type AttentionMatMul,
   attention,
@@ -107,18 +107,14 @@ export class CausalLM implements Policy {
     return new Map(this.params);
   }
 
+  /** V, the width of the logits. */
+  get vocabSize(): number {
+    return this.dims.vocab;
+  }
+
   /** Logits [B, T, V] (or [B, 1, V] with lastOnly). */
   forward(args: ForwardArgs): tf.Tensor3D {
-    if (!this.lmHead) {
-      throw new RemaxError(
-        'E_STATE',
-        'forward() needs the LM head; this model was loaded with withLMHead: false',
-        {
-          expected: 'hiddenStates() instead, or load with withLMHead: true',
-        },
-      );
-    }
-    const lmHead = this.lmHead;
+    const lmHead = this.requireHead('forward()');
     return this.run(args, (h, B, T) =>
       tf.tidy(() => {
         const H = this.dims.hidden;
@@ -139,15 +135,37 @@ export class CausalLM implements Policy {
     return this.run(args, (h, B, T) => tf.reshape(h, [B, T, this.dims.hidden]) as tf.Tensor3D);
   }
 
-  /** logprobs[b, t] = log p(ids[b, t+1] | ids[b, ..t]), [B, T-1]; differentiable. */
+  /** The LM head on rows of final-norm hidden states: [n, H] -> logits [n, V]; differentiable. */
+  headLogits(hidden: tf.Tensor2D): tf.Tensor2D {
+    return linearHF(hidden, this.requireHead('headLogits()'), this.copies);
+  }
+
+  /**
+   * logprobs[b, t] = log p(ids[b, t+1] | ids[b, ..t]), [B, T-1]; differentiable.
+   * The LM head runs fused with the log-softmax over row chunks (core's
+   * logprobsFromHidden): no [B, T, V] logits are held, forward or backward.
+   */
   logprobsOf(args: { inputIds: TokenMatrix; attentionMask: TokenMatrix }): tf.Tensor2D {
-    return tf.tidy(() => {
-      const logits = this.forward({ inputIds: args.inputIds, attentionMask: args.attentionMask });
-      const ids = Array.isArray(args.inputIds)
-        ? tf.tensor2d(args.inputIds, undefined, 'int32')
-        : (args.inputIds as tf.Tensor2D);
-      return logprobsFromLogits(logits, ids);
-    });
+    const weight = this.requireHead('logprobsOf()');
+    const ids = readMatrix(args.inputIds, 'inputIds', Number.isInteger, 'integer ids');
+    if (ids.cols < 2) {
+      throw new RemaxError('E_SHAPE', 'logprobsOf needs at least 2 positions', {
+        field: 'inputIds',
+        value: [ids.rows, ids.cols],
+        expected: 'T >= 2',
+      });
+    }
+    const [B, T] = [ids.rows, ids.cols];
+    const targets = new Int32Array(B * T).fill(NO_TARGET);
+    for (let b = 0; b < B; b++)
+      for (let t = 0; t < T - 1; t++) targets[b * T + t] = ids.data[b * T + t + 1] as number;
+    return this.run(args, (h) =>
+      tf.tidy(() => {
+        const head = { weight: weight as tf.Tensor2D, weightT: this.copies.transposed(weight) };
+        const lp = logprobsFromHidden(h, head, targets);
+        return tf.slice(tf.reshape(lp, [B, T]), [0, 0], [B, T - 1]) as tf.Tensor2D;
+      }),
+    );
   }
 
   /**
@@ -184,6 +202,17 @@ export class CausalLM implements Policy {
   async save(dir: string, options: SaveOptions): Promise<void> {
     if (this.disposed) throw new RemaxError('E_STATE', 'model used after dispose()');
     await saveCheckpoint(dir, this.config, new Map([...this.params, ...this.extra]), options);
+  }
+
+  private requireHead(what: string): tf.Variable {
+    if (!this.lmHead) {
+      throw new RemaxError(
+        'E_STATE',
+        `${what} needs the LM head; this model was loaded with withLMHead: false`,
+        { expected: 'hiddenStates() instead, or load with withLMHead: true' },
+      );
+    }
+    return this.lmHead;
   }
 
   dispose(): void {

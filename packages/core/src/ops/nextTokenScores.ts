@@ -1,0 +1,117 @@
+import { tf } from '../tf.js';
+import type { Policy, TokenBatch } from '../types.js';
+import { type ChunkOptions, rowChunks } from './chunking.js';
+import { hostView } from './hostMemory.js';
+import { rowLogSumExp } from './hostSoftmax.js';
+
+/** Per-position scores of a batch, each [B, T-1] (index t scores token t+1). */
+export interface NextTokenScores {
+  /** log p(ids[t+1] | ids[..t]) under the policy. */
+  logprobs: number[][];
+  /** The same under the reference. */
+  refLogprobs: number[][];
+  /** Full-vocabulary KL(p || p_ref) of the next-token distributions. */
+  fullKl: number[][];
+  /** Entropy of the policy's next-token distribution. */
+  entropy: number[][];
+}
+
+/**
+ * Policy and reference scores of one batch with no gradient, without holding
+ * [B, T, V] logits: both models run their decoders once, then their LM heads
+ * run over row chunks of at most `maxChunkElements` logits each, and every
+ * statistic is read off the chunk before the next one is made. (Scoring
+ * with two full [B, T, V] logits alive was the peak of a ReMax step.)
+ */
+export function nextTokenScores(
+  policy: Policy,
+  reference: Policy,
+  batch: TokenBatch,
+  options: ChunkOptions & {
+    /** Called while a chunk's logits of both models are alive (a memory watermark sample). */
+    onPeak?: () => void;
+  } = {},
+): NextTokenScores {
+  const [B, T] = batch.inputIds.shape as [number, number];
+  const N = B * T;
+  const ids = batch.inputIds.dataSync();
+  const out = {
+    logprobs: new Float32Array(N),
+    refLogprobs: new Float32Array(N),
+    fullKl: new Float32Array(N),
+    entropy: new Float32Array(N),
+  };
+  const [hP, hR] = tf.tidy(() => [
+    reshapeRows(policy.hiddenStates(batch)),
+    reshapeRows(reference.hiddenStates(batch)),
+  ]) as [tf.Tensor2D, tf.Tensor2D];
+  try {
+    const V = policy.vocabSize;
+    for (const [s, e] of rowChunks(N, V, options.maxChunkElements)) {
+      const [p, q] = tf.tidy(() => [
+        policy.headLogits(tf.slice(hP, [s, 0], [e - s, hP.shape[1]])),
+        reference.headLogits(tf.slice(hR, [s, 0], [e - s, hR.shape[1]])),
+      ]) as [tf.Tensor2D, tf.Tensor2D];
+      try {
+        options.onPeak?.();
+        const x = hostView(p) ?? (p.dataSync() as Float32Array);
+        const y = hostView(q) ?? (q.dataSync() as Float32Array);
+        for (let r = 0; r < e - s; r++) {
+          const n = s + r;
+          const next = n % T === T - 1 ? -1 : (ids[n + 1] as number);
+          scoreRow(x, y, r * V, V, next, n, out);
+        }
+      } finally {
+        tf.dispose([p, q]);
+      }
+    }
+  } finally {
+    tf.dispose([hP, hR]);
+  }
+  const rows = (a: Float32Array) =>
+    Array.from({ length: B }, (_, b) => Array.from(a.subarray(b * T, b * T + T - 1)));
+  return {
+    logprobs: rows(out.logprobs),
+    refLogprobs: rows(out.refLogprobs),
+    fullKl: rows(out.fullKl),
+    entropy: rows(out.entropy),
+  };
+}
+
+function reshapeRows(h: tf.Tensor3D): tf.Tensor2D {
+  const [B, T, H] = h.shape;
+  return tf.reshape(h, [B * T, H]) as tf.Tensor2D;
+}
+
+/** One position: both log-softmaxes in float64, in two passes over the row. */
+function scoreRow(
+  x: Float32Array,
+  y: Float32Array,
+  o: number,
+  V: number,
+  next: number,
+  n: number,
+  out: {
+    logprobs: Float32Array;
+    refLogprobs: Float32Array;
+    fullKl: Float32Array;
+    entropy: Float32Array;
+  },
+): void {
+  const lp = rowLogSumExp(x, o, V);
+  const lq = rowLogSumExp(y, o, V);
+  let kl = 0;
+  let ent = 0;
+  for (let v = 0; v < V; v++) {
+    const a = (x[o + v] as number) - lp;
+    const pa = Math.exp(a);
+    kl += pa * (a - ((y[o + v] as number) - lq));
+    ent -= pa * a;
+  }
+  out.fullKl[n] = kl;
+  out.entropy[n] = ent;
+  if (next >= 0) {
+    out.logprobs[n] = (x[o + next] as number) - lp;
+    out.refLogprobs[n] = (y[o + next] as number) - lq;
+  }
+}

@@ -4,6 +4,9 @@ import { type Architecture, architectureOf, parameterCount } from './architectur
 
 const F32 = 4;
 
+/** Largest [rows, V] logits chunk the fused head ops make (core's default, 4M floats). */
+const HEAD_CHUNK = 1 << 22;
+
 export interface PlanRow {
   component: string;
   params: number | null;
@@ -107,10 +110,13 @@ export function planRun(
   const residentBytes = rows.reduce((s, r) => s + r.bytes, 0);
 
   const kv = kvCacheBytes(policy, genRows, seq);
+  // The LM head runs fused over row chunks (core's logprobsFromHidden /
+  // nextTokenScores): at most ~3 chunks of HEAD_CHUNK logits are alive (the
+  // policy's chunk and its gradient, or the policy's and the reference's),
+  // never [mb, seq, V].
+  const headFloats = 3 * Math.min(mb * seq * policy.vocab_size, HEAD_CHUNK);
   const policyActs =
-    mb *
-    (policy.num_hidden_layers * layerActivationFloats(policy, seq) + 4 * seq * policy.vocab_size) *
-    F32;
+    (mb * policy.num_hidden_layers * layerActivationFloats(policy, seq) + headFloats) * F32;
   const criticActs = isPpo
     ? mb * critic.num_hidden_layers * layerActivationFloats(critic, seq) * F32
     : 0;
@@ -126,7 +132,7 @@ export function planRun(
       component: 'activations (training)',
       params: null,
       bytes: activations,
-      note: `micro-batch ${mb} x ${seq} tokens: layers + logits/log-softmax/KL over the vocabulary${isPpo ? ' + critic' : ''}`,
+      note: `micro-batch ${mb} x ${seq} tokens: layers + LM-head chunks${isPpo ? ' + critic' : ''}`,
     },
   );
   const transientBytes = Math.max(kv, activations);

@@ -97,8 +97,17 @@ interface Timing {
   cpu: number[];
 }
 
-/** Runs every case REPEATS times, interleaved and in rotating order so that page-cache state,
- * heap state and machine load drift fall on all cases alike. */
+// With --expose-gc (the bench script passes it), garbage is collected before each case's
+// untimed warm-up run.
+const collectGarbage = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
+
+/**
+ * Runs every case REPEATS times, interleaved and in rotating order so that page-cache state and
+ * machine load drift fall on all cases alike. Each timed run follows an untimed run of the same
+ * case: freeing the hundreds of MB a fresh-buffer case leaves behind measurably slows whatever
+ * runs next, and this way each case pays for its own garbage (its steady state in a loop), not
+ * its neighbour's.
+ */
 async function interleaved<K extends string>(
   cases: Record<K, () => Promise<unknown>>,
 ): Promise<Record<K, Timing>> {
@@ -108,6 +117,8 @@ async function interleaved<K extends string>(
   for (let r = 0; r < REPEATS; r++) {
     for (let i = 0; i < names.length; i++) {
       const name = names[(r + i) % names.length]!;
+      collectGarbage();
+      await cases[name]();
       const start = process.hrtime.bigint();
       const cpuStart = process.cpuUsage();
       await cases[name]();

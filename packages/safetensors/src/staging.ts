@@ -22,14 +22,14 @@ export function createStaging(bytes: number): Staging {
     new Uint8Array(buffer, 0, capacity),
     new Uint8Array(buffer, capacity, capacity),
   ] as const;
-  const widened = new Uint32Array(buffer, simd === undefined ? 0 : 2 * capacity, capacity / 2);
+  const widened = simd && new Uint32Array(buffer, 2 * capacity, capacity / 2);
   return {
     capacity,
     buffers,
     widenBf16(which, bytes, out, offset, useSimd) {
       const input = buffers[which];
       const count = bytes / 2;
-      if (simd === undefined || !useSimd) {
+      if (simd === undefined || widened === undefined || !useSimd) {
         bf16ToFloat32Array(new Uint16Array(input.buffer, input.byteOffset, count), out, offset);
         return;
       }

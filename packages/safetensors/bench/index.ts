@@ -5,11 +5,12 @@ import { open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCheckpoint, type TensorEntry, writeSafetensors } from '../src/index.js';
+import { openSafetensorsFile } from '../src/safetensorsFile.js';
 
 const FILE_BYTES = 200 * 2 ** 20;
 const TENSOR_BYTES = 4 * 2 ** 20; // 50 tensors of 4 MiB, like the layers of a small model
 const RAW_CHUNK = 16 * 2 ** 20;
-const REPEATS = 5;
+const REPEATS = 7;
 
 function makeTensors(dtype: 'F32' | 'BF16'): Map<string, TensorEntry> {
   const tensors = new Map<string, TensorEntry>();
@@ -24,13 +25,22 @@ function makeTensors(dtype: 'F32' | 'BF16'): Map<string, TensorEntry> {
   return tensors;
 }
 
-async function rawRead(file: string): Promise<number> {
+/** Each tensor's absolute byte range in the file, from its header. */
+async function tensorRanges(file: string): Promise<[number, number][]> {
+  const source = await openSafetensorsFile(file);
+  await source.close();
+  const { dataStart, tensors } = source.header;
+  return [...tensors.values()].map((t) => [dataStart + t.begin, t.end - t.begin]);
+}
+
+/** Raw baseline, reused memory: the whole file in 16 MiB reads into one buffer (fewer, larger
+ * reads than one per tensor: a stricter baseline than any per-tensor reader can match). */
+async function rawReadWhole(file: string, buffer: Uint8Array): Promise<number> {
   const handle = await open(file, 'r');
-  const buffer = new Uint8Array(RAW_CHUNK);
   let total = 0;
   try {
     for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, RAW_CHUNK, total);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.byteLength, total);
       if (bytesRead === 0) return total;
       total += bytesRead;
     }
@@ -39,18 +49,25 @@ async function rawRead(file: string): Promise<number> {
   }
 }
 
-/** Raw reads of each tensor's byte range into a fresh buffer: what any reader returning new
- * arrays must at least pay (fresh memory is page-faulted in). */
-async function rawReadFresh(file: string): Promise<number> {
+/** Raw baseline: each tensor's byte range into a new buffer (what a loader that keeps the bytes
+ * does; fresh memory is page-faulted in), or into one reused buffer (like-for-like with
+ * `read(name, {into})`). */
+async function rawReadRanges(
+  file: string,
+  ranges: [number, number][],
+  reused?: Uint8Array,
+): Promise<number> {
   const handle = await open(file, 'r');
-  const { size } = await handle.stat();
   let total = 0;
   try {
-    while (total < size) {
-      const buffer = new Uint8Array(Math.min(TENSOR_BYTES, size - total));
-      const { bytesRead } = await handle.read(buffer, 0, buffer.byteLength, total);
-      if (bytesRead === 0) break;
-      total += bytesRead;
+    for (const [position, length] of ranges) {
+      const buffer = reused?.subarray(0, length) ?? new Uint8Array(length);
+      for (let done = 0; done < length; ) {
+        const { bytesRead } = await handle.read(buffer, done, length - done, position + done);
+        if (bytesRead === 0) throw new Error('file shrank');
+        done += bytesRead;
+      }
+      total += length;
     }
     return total;
   } finally {
@@ -58,12 +75,15 @@ async function rawReadFresh(file: string): Promise<number> {
   }
 }
 
-async function checkpointRead(file: string, asFloat32: boolean): Promise<number> {
+/** openCheckpoint + read(name, {as: 'float32'}) of every tensor, into new arrays or `into`. */
+async function checkpointRead(file: string, into?: Float32Array): Promise<number> {
   const ckpt = await openCheckpoint(file);
   let elements = 0;
   try {
     for (const name of ckpt.names()) {
-      const data = await ckpt.read(name, asFloat32 ? { as: 'float32' } : {});
+      const count = ckpt.info(name).shape.reduce((a, b) => a * b, 1);
+      const options = into === undefined ? {} : { into: into.subarray(0, count) };
+      const data = await ckpt.read(name, { as: 'float32', ...options });
       elements += data.length;
     }
   } finally {
@@ -73,23 +93,47 @@ async function checkpointRead(file: string, asFloat32: boolean): Promise<number>
 }
 
 interface Timing {
-  /** Fastest wall-clock seconds over the repeats. */
-  wall: number;
-  /** Fastest CPU seconds (user + system) over the repeats: steadier on a shared machine. */
-  cpu: number;
+  wall: number[];
+  cpu: number[];
 }
 
-async function best(run: () => Promise<unknown>): Promise<Timing> {
-  const timing = { wall: Number.POSITIVE_INFINITY, cpu: Number.POSITIVE_INFINITY };
-  for (let i = 0; i < REPEATS; i++) {
-    const start = process.hrtime.bigint();
-    const cpuStart = process.cpuUsage();
-    await run();
-    const cpu = process.cpuUsage(cpuStart);
-    timing.wall = Math.min(timing.wall, Number(process.hrtime.bigint() - start) / 1e9);
-    timing.cpu = Math.min(timing.cpu, (cpu.user + cpu.system) / 1e6);
+// With --expose-gc (the bench script passes it), garbage is collected before each case's
+// untimed warm-up run.
+const collectGarbage = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
+
+/**
+ * Runs every case REPEATS times, interleaved and in rotating order so that page-cache state and
+ * machine load drift fall on all cases alike. Each timed run follows an untimed run of the same
+ * case: freeing the hundreds of MB a fresh-buffer case leaves behind measurably slows whatever
+ * runs next, and this way each case pays for its own garbage (its steady state in a loop), not
+ * its neighbour's.
+ */
+async function interleaved<K extends string>(
+  cases: Record<K, () => Promise<unknown>>,
+): Promise<Record<K, Timing>> {
+  const names = Object.keys(cases) as K[];
+  const timings = {} as Record<K, Timing>;
+  for (const name of names) timings[name] = { wall: [], cpu: [] };
+  for (let r = 0; r < REPEATS; r++) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(r + i) % names.length]!;
+      collectGarbage();
+      await cases[name]();
+      const start = process.hrtime.bigint();
+      const cpuStart = process.cpuUsage();
+      await cases[name]();
+      const cpu = process.cpuUsage(cpuStart);
+      timings[name].wall.push(Number(process.hrtime.bigint() - start) / 1e9);
+      timings[name].cpu.push((cpu.user + cpu.system) / 1e6);
+    }
   }
-  return timing;
+  return timings;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 const round3 = (x: number) => Number(x.toFixed(3));
@@ -120,28 +164,51 @@ async function main(): Promise<void> {
     for (const dtype of ['F32', 'BF16'] as const) {
       const file = files[dtype];
       await writeSafetensors(file, makeTensors(dtype));
-      await rawRead(file); // warm the page cache so both sides read from memory
-      const raw = await best(() => rawRead(file));
-      const fresh = await best(() => rawReadFresh(file));
-      const ours = await best(() => checkpointRead(file, true));
-      const allocation = await allocationPerResultByte(file);
+      const ranges = await tensorRanges(file);
+      const rawBuffer = new Uint8Array(RAW_CHUNK);
+      const into = new Float32Array(
+        Math.max(...ranges.map(([, n]) => n)) / (dtype === 'F32' ? 4 : 2),
+      );
+      await rawReadWhole(file, rawBuffer); // warm the page cache so every case reads from memory
+      const t = await interleaved({
+        rawWhole: () => rawReadWhole(file, rawBuffer),
+        rawReused: () => rawReadRanges(file, ranges, rawBuffer),
+        rawFresh: () => rawReadRanges(file, ranges),
+        ours: () => checkpointRead(file),
+        oursInto: () => checkpointRead(file, into),
+      });
+      const wall = (k: keyof typeof t) => median(t[k].wall);
+      const cpu = (k: keyof typeof t) => median(t[k].cpu);
+      const goal = dtype === 'F32' ? 0.8 : 0.5;
       const mb = FILE_BYTES / 2 ** 20;
+      const ratioVsFreshBuffers = wall('rawFresh') / wall('ours');
+      const ratioIntoVsReused = wall('rawReused') / wall('oursInto');
       console.log(
         JSON.stringify({
           bench: 'safetensors.read',
           case: dtype === 'F32' ? 'F32' : 'BF16->F32',
           fileMB: mb,
-          MBps: Math.round(mb / ours.wall),
-          rawMBps: Math.round(mb / raw.wall),
-          // ratio: against raw fs.read of the whole file into one reused 16 MiB buffer.
-          ratio: round3(raw.wall / ours.wall),
-          cpuRatio: round3(raw.cpu / ours.cpu),
-          rawFreshMBps: Math.round(mb / fresh.wall),
-          // against raw fs.read of each tensor's bytes into a fresh buffer.
-          ratioVsFreshBuffers: round3(fresh.wall / ours.wall),
-          cpuRatioVsFreshBuffers: round3(fresh.cpu / ours.cpu),
-          goal: dtype === 'F32' ? 0.8 : 0.5,
-          allocatedPerResultByte: round3(allocation),
+          repeats: REPEATS,
+          // Wall-clock medians; every ratio compares two cases of this run.
+          MBps: Math.round(mb / wall('ours')),
+          rawFreshMBps: Math.round(mb / wall('rawFresh')),
+          // read() into new arrays vs raw reads of each tensor into new buffers.
+          ratioVsFreshBuffers: round3(ratioVsFreshBuffers),
+          intoMBps: Math.round(mb / wall('oursInto')),
+          rawReusedMBps: Math.round(mb / wall('rawReused')),
+          // read(..., {into}) into one reused array vs raw reads into one reused buffer.
+          ratioIntoVsReused: round3(ratioIntoVsReused),
+          rawWholeFileMBps: Math.round(mb / wall('rawWhole')),
+          // read(..., {into}) vs the whole file in 16 MiB raw reads into one reused buffer.
+          ratioIntoVsWholeFile: round3(wall('rawWhole') / wall('oursInto')),
+          // read() into new arrays vs the whole-file raw reads (mixed, for reference).
+          ratio: round3(wall('rawWhole') / wall('ours')),
+          cpuRatioVsFreshBuffers: round3(cpu('rawFresh') / cpu('ours')),
+          cpuRatioIntoVsReused: round3(cpu('rawReused') / cpu('oursInto')),
+          goal,
+          meetsGoalVsFreshBuffers: ratioVsFreshBuffers >= goal,
+          meetsGoalIntoVsReused: ratioIntoVsReused >= goal,
+          allocatedPerResultByte: round3(await allocationPerResultByte(file)),
         }),
       );
     }

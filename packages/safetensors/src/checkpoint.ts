@@ -16,6 +16,13 @@ export interface TensorInfo {
 export interface ReadOptions {
   /** Convert to float32 whatever the stored dtype (BF16/F16 exactly, integers by value). */
   as?: 'float32';
+  /**
+   * Fill this array and return it instead of allocating one, so a loader can reuse memory:
+   * exactly the array type `read` would return (Float32Array with `as: 'float32'`) and the
+   * tensor's element count, else E_INPUT / E_SHAPE. After a failed read its contents are
+   * unspecified.
+   */
+  into?: TypedArray;
 }
 
 /** One interface over every checkpoint layout; tensors are read lazily, one at a time. */
@@ -117,7 +124,8 @@ function makeCheckpoint(
       const { dtype, shape } = locate(name);
       return { dtype, shape: [...shape] };
     },
-    read: async (name, options = {}) => readTensor(name, locate(name), options.as === 'float32'),
+    read: async (name, options = {}) =>
+      readTensor(name, locate(name), options.as === 'float32', { into: options.into }),
     async close() {
       if (closed) return;
       closed = true;

@@ -89,6 +89,30 @@ export function viewAs(dtype: DType, bytes: Uint8Array): TypedArray {
   }
 }
 
+/** The class of the typed array `read` returns for `dtype` (without conversion). */
+export interface TypedArrayClass {
+  new (length: number): TypedArray;
+  readonly name: string;
+  readonly prototype: TypedArray;
+}
+
+const ARRAY_CLASSES: Record<DType, TypedArrayClass> = {
+  F64: Float64Array,
+  F32: Float32Array,
+  F16: Uint16Array,
+  BF16: Uint16Array,
+  I64: BigInt64Array,
+  I32: Int32Array,
+  I16: Int16Array,
+  I8: Int8Array,
+  U8: Uint8Array,
+  BOOL: Uint8Array,
+};
+
+export function arrayClassOf(dtype: DType): TypedArrayClass {
+  return ARRAY_CLASSES[dtype];
+}
+
 /** The typed array class `data` must be for `dtype` when written (F16/BF16 also accept Float32Array). */
 export function expectedArrayName(dtype: DType): string {
   switch (dtype) {

@@ -21,7 +21,7 @@ it('the README example runs and prints what it says', async () => {
     expect(stdout).toContain("'model-00001-of-00002.safetensors'");
     expect(stdout).toContain('model.safetensors.index.json');
     expect(stdout).toContain("embed.weight { dtype: 'BF16', shape: [ 4, 2 ] }");
-    expect(stdout.trim().split('\n').at(-1)).toBe('4100 8');
+    expect(stdout.trim().split('\n').at(-1)).toBe('4100 8 8');
   } finally {
     await rm(script, { force: true });
   }

@@ -6,6 +6,7 @@ import {
   valuesToCacheLayout,
 } from './attention.js';
 import { type CausalLMConfig, type Dims, dimsOf } from './config.js';
+import { embed } from './embedding.js';
 import { ComputeCopies, linearHF } from './hfLinear.js';
 import { readMatrix, type TokenMatrix } from './inputs.js';
 import { type KVCache, type LayerKV, MistralKVCache } from './kvCache.js';
@@ -230,7 +231,7 @@ export class CausalLM implements Policy {
           T,
           L - keyStart,
         ]);
-        let x = tf.gather(this.embed, tf.tensor1d(ids.data, 'int32')) as tf.Tensor2D; // [N, H]
+        let x = embed(this.embed as tf.Tensor2D, ids.data); // [N, H]
         this.layers.forEach((w, li) => {
           const h = rmsNorm(x, w.ln1 as tf.Tensor1D, d.eps);
           const q = applyRope(

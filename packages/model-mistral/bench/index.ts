@@ -2,7 +2,7 @@
 // config (issue 5), the GFLOP/s ratio to a plain matMul of the same total FLOPs
 // measured in the same run, where one forward's time goes (profile), a
 // breakdown by component, the attention strategies, and the KV-cache decode step.
-// REMAX_WASM_THREADS=1 measures one thread.
+// REMAX_WASM_THREADS=1 measures one thread; BENCH_ATTENTION=auto,batched picks the strategies.
 import { backendInfo, initBackend, linear, logprobsFromLogits, Rng, tf } from '@remax/core';
 import { type AttentionMatMul, attention, groupedMatMul } from '../src/attention.js';
 import { type CausalLM, createCausalLM, SMALL_MISTRAL_CONFIG } from '../src/index.js';
@@ -15,6 +15,10 @@ const small = SMALL_MISTRAL_CONFIG;
 const B = 8;
 const T = 128;
 const only = process.argv[2]; // optional: run one section
+// attention strategies the decode, forward and profile sections compare (default: auto,batched)
+const strategies = (process.env['BENCH_ATTENTION'] ?? 'auto,batched').split(
+  ',',
+) as AttentionMatMul[];
 
 const backend = await initBackend();
 const threads = backendInfo().wasmThreads;
@@ -98,7 +102,7 @@ if (!only || only === 'decode') {
   const pIds = Array.from({ length: rows }, () =>
     Array.from({ length: prompt }, () => rng.nextInt(d.vocab)),
   );
-  for (const how of ['auto', 'batched'] as const) {
+  for (const how of strategies) {
     model.attentionMatMul = how;
     const run = async () => {
       const cache = model.createKVCache(rows, prompt + steps);
@@ -136,7 +140,7 @@ if (!only || only === 'decode') {
   model.attentionMatMul = 'auto';
 }
 if (!only || only === 'forward') {
-  for (const how of ['auto', 'batched'] as const) {
+  for (const how of strategies) {
     model.attentionMatMul = how;
     await forwardBench(model, how);
   }
@@ -165,7 +169,7 @@ if (!only || only === 'profile') {
       tf.dispose([value, ...Object.values(grads)]);
     },
   };
-  for (const how of ['auto', 'batched'] as AttentionMatMul[]) {
+  for (const how of strategies) {
     model.attentionMatMul = how;
     for (const [pass, run] of Object.entries(runs)) {
       run();

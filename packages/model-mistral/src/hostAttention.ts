@@ -59,21 +59,23 @@ export function hostAttention(
         const [qS, kS, vS, pS] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
         const p3 = grouped(pS);
         const dO = groupQueries(dy, s, 1); // G x [M, hD]
+        const dOt = groupQueriesT(dy, s, 1); // G x [hD, M]
         const vt = unstackHost(tf.transpose(vS, [0, 2, 1])); // G x [hD, Tk]
-        const pt = unstackHost(tf.transpose(p3, [0, 2, 1])); // G x [Tk, M]
+        const ps = unstackHost(p3); // G x [M, Tk]
         const dP = stackHost(dO.map((d, g) => tf.matMul(d, vt[g] as tf.Tensor))); // [G, M, Tk]
-        const dV = stackHost(pt.map((a, g) => tf.matMul(a, dO[g] as tf.Tensor))); // [G, Tk, hD]
+        // dVᵀ = dOᵀ · p: transposes the small [hD, Tk] result instead of p [M, Tk]
+        const dVt = stackHost(dOt.map((d, g) => tf.matMul(d, ps[g] as tf.Tensor))); // [G, hD, Tk]
         // softmax backward: dScores = p * (dP - sum(dP * p))
         const dS = unstackHost(tf.mul(p3, tf.sub(dP, tf.sum(tf.mul(dP, p3), -1, true)))); // G x [M, Tk]
         const kg = unstackHost(tf.transpose(kS, [0, 2, 1])); // G x [Tk, hD]
-        const qt = unstackHost(tf.transpose(stackHost(groupQueries(qS, s, s.scale)), [0, 2, 1])); // G x [hD, M]
+        const qt = groupQueriesT(qS, s, s.scale); // G x [hD, M]
         const dQ = ungroup(
           dS.map((d, g) => tf.matMul(d, kg[g] as tf.Tensor)),
           s,
           s.scale,
         ); // [B*T, nH, hD]
         const dKT = stackHost(qt.map((a, g) => tf.matMul(a, dS[g] as tf.Tensor))); // [G, hD, Tk]
-        return [dQ, dKT, dV];
+        return [dQ, dKT, tf.transpose(dVt, [0, 2, 1])];
       },
     };
   });
@@ -96,6 +98,23 @@ function groupQueries(q: tf.Tensor, s: Shape, f: number): tf.Tensor[] {
         const part = dst[b * nKV + Math.floor(h / rep)] as Float32Array;
         const r = ((h % rep) * T + t) * hD;
         for (let d = 0; d < hD; d++) part[r + d] = (src[o + d] as number) * f;
+      }
+  return parts;
+}
+
+/** groupQueries transposed: G tensors [hD, M], times f. */
+function groupQueriesT(q: tf.Tensor, s: Shape, f: number): tf.Tensor[] {
+  const { B, T, nH, nKV, hD, rep, M } = s;
+  const parts = Array.from({ length: B * nKV }, () => allocate([hD, M]));
+  const src = view(q); // after the allocations
+  const dst = parts.map(view);
+  for (let b = 0; b < B; b++)
+    for (let t = 0; t < T; t++)
+      for (let h = 0; h < nH; h++) {
+        const o = ((b * T + t) * nH + h) * hD;
+        const part = dst[b * nKV + Math.floor(h / rep)] as Float32Array;
+        const col = (h % rep) * T + t;
+        for (let d = 0; d < hD; d++) part[d * M + col] = (src[o + d] as number) * f;
       }
   return parts;
 }

@@ -103,3 +103,35 @@ describe('wasm kernel fixes', () => {
     }
   });
 });
+
+describe('wasm Identity shares storage', () => {
+  it('a clone outlives its source, a saved tensor feeds the gradient, nothing leaks', async () => {
+    const saved = process.env['REMAX_BACKEND'];
+    delete process.env['REMAX_BACKEND'];
+    try {
+      expect(await initBackend('wasm')).toBe('wasm');
+      const before = tf.memory().numTensors;
+      const a = tf.tensor1d([1, 2, 3]);
+      const b = tf.clone(a);
+      expect(b.dataId).toBe(a.dataId); // shared, not copied
+      a.dispose();
+      expect(Array.from(b.dataSync())).toEqual([1, 2, 3]);
+      b.dispose();
+      // customGrad clones what it saves (Identity); the gradient reads the clones
+      const cube = tf.customGrad((x, save) => {
+        (save as tf.GradSaveFunc)([x as tf.Tensor]);
+        return {
+          value: tf.pow(x as tf.Tensor, 3),
+          gradFunc: (dy, s) => tf.mul(dy as tf.Tensor, tf.mul(3, tf.square(s[0] as tf.Tensor))),
+        };
+      });
+      const x = tf.tensor1d([1, -2, 0.5]);
+      const g = tf.grad((v: tf.Tensor) => tf.sum(cube(v)))(x);
+      expect(Array.from(g.dataSync())).toEqual([3, 12, 0.75]);
+      tf.dispose([x, g]);
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      if (saved !== undefined) process.env['REMAX_BACKEND'] = saved;
+    }
+  });
+});

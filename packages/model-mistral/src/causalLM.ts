@@ -6,6 +6,7 @@ import {
   valuesToCacheLayout,
 } from './attention.js';
 import { type CausalLMConfig, type Dims, dimsOf } from './config.js';
+import { embed } from './embedding.js';
 import { ComputeCopies, linearHF } from './hfLinear.js';
 import { readMatrix, type TokenMatrix } from './inputs.js';
 import { type KVCache, type LayerKV, MistralKVCache } from './kvCache.js';
@@ -25,7 +26,7 @@ export interface ForwardArgs {
 }
 
 export interface CausalLMOptions {
-  /** Attention product strategy (see AttentionMatMul); default 'batched' (faster in `pnpm bench` on wasm). */
+  /** Attention strategy (see AttentionMatMul); default 'auto' (the fastest in `pnpm bench` on wasm). */
   attentionMatMul?: AttentionMatMul;
 }
 
@@ -76,7 +77,7 @@ export class CausalLM implements Policy {
     this.dims = dimsOf(config);
     this.params = params;
     this.extra = extra;
-    this.attentionMatMul = options.attentionMatMul ?? 'batched';
+    this.attentionMatMul = options.attentionMatMul ?? 'auto';
     const get = (name: string): tf.Variable => {
       const v = params.get(name);
       if (!v) throw new RemaxError('E_CHECKPOINT', 'missing parameter', { field: name });
@@ -254,13 +255,12 @@ export class CausalLM implements Policy {
         const N = B * T;
         const positions = positionsFromMask(mask.data, B, L, past); // [B*T]
         const rope = ropeTables(positions, d.headDim, d.ropeTheta);
-        const bias = tf.tensor4d(attentionBias(mask.data, B, L, past, keyStart, d.slidingWindow), [
+        const bias = tf.tensor3d(attentionBias(mask.data, B, L, past, keyStart, d.slidingWindow), [
           B,
-          1,
           T,
           L - keyStart,
         ]);
-        let x = tf.gather(this.embed, tf.tensor1d(ids.data, 'int32')) as tf.Tensor2D; // [N, H]
+        let x = embed(this.embed as tf.Tensor2D, ids.data); // [N, H]
         this.layers.forEach((w, li) => {
           const h = rmsNorm(x, w.ln1 as tf.Tensor1D, d.eps);
           const q = applyRope(
@@ -288,7 +288,8 @@ export class CausalLM implements Policy {
           x = tf.add(x, linearHF(a, w.o, this.copies));
           const h2 = rmsNorm(x, w.ln2 as tf.Tensor1D, d.eps);
           const g = linearHF(h2, w.gate, this.copies); // [N, I]
-          const act = tf.mul(tf.mul(g, tf.sigmoid(g)), linearHF(h2, w.up, this.copies)); // SiLU(gate) * up
+          // SiLU(gate) * up as tensor ops: wasm's SIMD exp beats Math.exp in a host loop
+          const act = tf.mul(tf.mul(g, tf.sigmoid(g)), linearHF(h2, w.up, this.copies));
           x = tf.add(x, linearHF(act as tf.Tensor2D, w.down, this.copies));
         });
         return head(rmsNorm(x, this.finalNorm as tf.Tensor1D, d.eps), B, T);

@@ -1,12 +1,16 @@
 import { initBackend, tf } from '@remax/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CausalLM, loadCausalLM } from '../src/index.js';
+import { type AttentionMatMul, type CausalLM, loadCausalLM } from '../src/index.js';
 import { fixtureDir, readGolden } from './helpers.js';
 
 // Golden numbers: fixtures/models/*/golden.json and fixtures/unseen/*/golden.json
 // (other seeds, head counts and window), from an independent float64 PyTorch
 // reference of the HF semantics. We compute in float32: 1e-4 absolute.
+// Every case runs with both attention implementations: 'host' (per-group
+// matMuls and host-memory layouts, forced even where 'auto' would not pick it)
+// and 'batched' (tensor ops).
 const TOL = 1e-4;
+const STRATEGIES: AttentionMatMul[] = ['host', 'batched'];
 
 /** Greedy decoding with the KV cache: prefill, then one token per step. */
 function greedyWithCache(model: CausalLM, prompt: number[], steps: number): number[] {
@@ -45,8 +49,9 @@ for (const name of ['tiny-mistral', 'tiny-mistral-swa', 'unseen-mistral', 'unsee
     });
     afterAll(() => model?.dispose());
 
-    for (const c of golden.cases) {
-      it(`case ${c.name}: logits, logsumexp, argmax, next-token logprobs`, () => {
+    for (const [how, c] of STRATEGIES.flatMap((h) => golden.cases.map((c) => [h, c] as const))) {
+      it(`case ${c.name}, ${how} attention: logits, logsumexp, argmax, next-token logprobs`, () => {
+        model.attentionMatMul = how;
         const B = c.input_ids.length;
         const T = (c.input_ids[0] as number[]).length;
         const [logits, lse, argmax, lp] = tf.tidy(() => {
@@ -84,13 +89,17 @@ for (const name of ['tiny-mistral', 'tiny-mistral-swa', 'unseen-mistral', 'unsee
       });
     }
 
-    it('greedy continuations (KV cache) equal golden up to the first near-tie', () => {
-      for (const g of golden.greedy) {
-        const got = greedyWithCache(model, g.prompt_ids, g.new_tokens.length);
-        const firstTie = g.top2_margins.findIndex((m) => m < 1e-3);
-        const n = firstTie === -1 ? g.new_tokens.length : firstTie;
-        expect(got.slice(0, n)).toEqual(g.new_tokens.slice(0, n));
-      }
-    });
+    it.each(STRATEGIES)(
+      'greedy continuations (KV cache, %s attention) equal golden up to the first near-tie',
+      (how) => {
+        model.attentionMatMul = how;
+        for (const g of golden.greedy) {
+          const got = greedyWithCache(model, g.prompt_ids, g.new_tokens.length);
+          const firstTie = g.top2_margins.findIndex((m) => m < 1e-3);
+          const n = firstTie === -1 ? g.new_tokens.length : firstTie;
+          expect(got.slice(0, n)).toEqual(g.new_tokens.slice(0, n));
+        }
+      },
+    );
   });
 }

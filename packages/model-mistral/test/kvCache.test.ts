@@ -47,13 +47,18 @@ function cachedVsUncached(
   return worst;
 }
 
-for (const name of ['tiny-mistral', 'tiny-mistral-swa', 'unseen-mistral', 'unseen-mistral-swa']) {
-  describe(`KV cache ${name}`, () => {
+// Both attention implementations: 'host' runs its per-group path even for one-token steps.
+const cases = ['tiny-mistral', 'tiny-mistral-swa', 'unseen-mistral', 'unseen-mistral-swa'].flatMap(
+  (name) => (['host', 'batched'] as const).map((how) => [name, how] as const),
+);
+for (const [name, how] of cases) {
+  describe(`KV cache ${name}, ${how} attention`, () => {
     let model: CausalLM;
     const batch = readGolden(name).cases.find((c) => c.name === 'left_padded_batch');
     beforeAll(async () => {
       await initBackend();
       model = await loadCausalLM(fixtureDir(name));
+      model.attentionMatMul = how;
     });
     afterAll(() => model?.dispose());
 

@@ -86,6 +86,24 @@ describe('run configs', () => {
     expect(config.data.filters.languages).toEqual(['English', 'German']);
   });
 
+  it('exposes the ReMax KL estimator and adaptive controller, with the algorithm defaults', async () => {
+    const { algorithmConfig } = await import('../src/run/algoConfig.js');
+    const plain = loadRunConfig(tinyYaml).config;
+    expect(plain.remax).toMatchObject({ kl_estimator: 'k1', kl_target: null, kl_horizon: 10000 });
+    const { config } = loadRunConfig(tinyYaml, {
+      set: ['remax.kl_penalty=sampled', 'kl_estimator=k3', 'kl_target=0.5', 'kl_horizon=200'],
+    });
+    expect(algorithmConfig(config, 10)).toMatchObject({
+      klPenalty: 'sampled',
+      klEstimator: 'k3',
+      klTarget: 0.5,
+      klHorizon: 200,
+    });
+    const e = errorOf(() => loadRunConfig(tinyYaml, { set: ['remax.kl_estimator=k4'] }));
+    expect(e.message).toContain('remax.kl_estimator');
+    expect(e.message).toContain('k3');
+  });
+
   it('rejects unknown and malformed --set keys', () => {
     expect(errorOf(() => loadRunConfig(tinyYaml, { set: ['kl_ctrl=1'] })).message).toContain(
       'unknown config key',

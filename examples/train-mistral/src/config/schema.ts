@@ -87,7 +87,13 @@ export const trainSchema = z.strictObject({
 export const remaxSchema = z.strictObject({
   /** full_step: full-vocabulary KL per step (the card); sampled: log-ratio of the sampled token. */
   kl_penalty: z.enum(['full_step', 'sampled']),
+  /** The sampled-token estimator when kl_penalty is sampled: k1 log-ratio, k2 squared/2, k3 (r-1)-log r. */
+  kl_estimator: z.enum(['k1', 'k2', 'k3']).default('k1'),
   kl_ctl: nonNegative,
+  /** Adaptive KL controller (Ziegler et al.): target per-sequence KL; null keeps kl_ctl fixed. */
+  kl_target: z.number().positive().nullable().default(null),
+  /** Adaptive KL controller horizon, in sequences. */
+  kl_horizon: z.number().positive().default(10000),
   /** Clip of reward - greedy reward to [-c, c]. */
   reward_clip: z.number().positive(),
   gamma: z.number().gt(0).lte(1),

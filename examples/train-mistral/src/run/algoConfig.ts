@@ -23,7 +23,10 @@ export function algorithmConfig(config: RunConfig, totalSteps: number): Record<s
       ...optim,
       microBatchSize: config.train.micro_batch_size,
       klPenalty: r.kl_penalty,
+      klEstimator: r.kl_estimator,
       klCtl: r.kl_ctl,
+      klTarget: r.kl_target,
+      klHorizon: r.kl_horizon,
       rewardClip: r.reward_clip,
       gamma: r.gamma,
     };

@@ -24,6 +24,7 @@ import {
   TensorBytesWatermark,
   type TokenBatch,
   tf,
+  trainPhaseMetrics,
   type ValueModel,
 } from '@remax/core';
 import { type PpoConfig, type PpoConfigInput, PpoConfigSchema } from './config.js';
@@ -230,18 +231,10 @@ export class Ppo implements Algorithm<PpoExperience> {
         'optim/skipped_total': actor.skippedTotal + critic.skippedTotal,
       });
     }
-    const trainSeconds = (clock.seconds['train'] ?? 0) + (clock.seconds['update'] ?? 0);
     return {
       ...metrics,
       ...experience.metrics,
-      'time/train_s': clock.seconds['train'] ?? 0,
-      'time/update_s': clock.seconds['update'] ?? 0,
-      'throughput/train_tokens_per_s': (c.ppoEpochs * rows * T) / trainSeconds,
-      'memory/peak_tensor_bytes': Math.max(
-        memory.peak,
-        experience.metrics['memory/experience_peak_tensor_bytes'] ?? 0,
-      ),
-      'memory/max_rss_bytes': process.resourceUsage().maxRSS * 1024,
+      ...trainPhaseMetrics(clock, memory, experience.metrics, c.ppoEpochs * rows * T),
     };
   }
 

@@ -26,6 +26,7 @@ import {
   TensorBytesWatermark,
   type TokenBatch,
   tf,
+  trainPhaseMetrics,
 } from '@remax/core';
 import { type RemaxConfig, type RemaxConfigInput, RemaxConfigSchema } from './config.js';
 import { AdaptiveKLController, FixedKLController, type KLController } from './klController.js';
@@ -179,7 +180,6 @@ export class ReMax implements Algorithm<RemaxExperience> {
     const update = clock.timeSync('update', () => this.updater.step());
     // 7. the adaptive KL coefficient follows the observed KL
     if (!update.skipped) this.kl.update(experience.sequenceKl, experience.numSequences);
-    const trainSeconds = (clock.seconds['train'] ?? 0) + (clock.seconds['update'] ?? 0);
     return {
       step: update.step,
       loss: update.loss,
@@ -188,14 +188,7 @@ export class ReMax implements Algorithm<RemaxExperience> {
       'optim/lr': update.lr,
       'optim/skipped': update.skipped ? 1 : 0,
       'optim/skipped_total': update.skippedTotal,
-      'time/train_s': clock.seconds['train'] ?? 0,
-      'time/update_s': clock.seconds['update'] ?? 0,
-      'throughput/train_tokens_per_s': (rows * batch.inputIds.shape[1]) / trainSeconds,
-      'memory/peak_tensor_bytes': Math.max(
-        memory.peak,
-        experience.metrics['memory/experience_peak_tensor_bytes'] ?? 0,
-      ),
-      'memory/max_rss_bytes': process.resourceUsage().maxRSS * 1024,
+      ...trainPhaseMetrics(clock, memory, experience.metrics, rows * batch.inputIds.shape[1]),
     };
   }
 

@@ -79,6 +79,7 @@ export {
   responseTokenMean,
   std,
   TensorBytesWatermark,
+  trainPhaseMetrics,
 } from './stepMetrics.js';
 export { tf } from './tf.js';
 export type { Policy, RewardModel, TokenBatch } from './types.js';

@@ -1,4 +1,5 @@
 // Small, pure helpers behind the per-step metrics every algorithm reports.
+import type { StepMetrics } from './algorithm.js';
 import { tf } from './tf.js';
 
 /** Rows of per-position numbers [B, T-1] (column t scores token t+1). */
@@ -95,4 +96,29 @@ export class PhaseClock {
   private add(phase: string, t0: number): void {
     this.seconds[phase] = (this.seconds[phase] ?? 0) + (performance.now() - t0) / 1000;
   }
+}
+
+/**
+ * The metrics every trainStep ends with: seconds in its 'train' and 'update'
+ * phases, training tokens per second over both, and the step's peak tensor
+ * bytes (the larger of training's and the experience's watermark) and RSS.
+ */
+export function trainPhaseMetrics(
+  clock: PhaseClock,
+  memory: TensorBytesWatermark,
+  experienceMetrics: StepMetrics,
+  trainedTokens: number,
+): StepMetrics {
+  const train = clock.seconds['train'] ?? 0;
+  const update = clock.seconds['update'] ?? 0;
+  return {
+    'time/train_s': train,
+    'time/update_s': update,
+    'throughput/train_tokens_per_s': trainedTokens / (train + update),
+    'memory/peak_tensor_bytes': Math.max(
+      memory.peak,
+      experienceMetrics['memory/experience_peak_tensor_bytes'] ?? 0,
+    ),
+    'memory/max_rss_bytes': process.resourceUsage().maxRSS * 1024,
+  };
 }

@@ -3,7 +3,7 @@ import { tf } from '../tf.js';
 import { type ChunkOptions, rowChunks } from './chunking.js';
 import { customOp } from './customOp.js';
 import { hostView } from './hostMemory.js';
-import { rowLogSumExp } from './hostSoftmax.js';
+import { rowLogSumExp, writeLogprobGradRow } from './hostSoftmax.js';
 
 /** An LM head: the weight in Hugging Face layout and its transposed compute copy. */
 export interface LMHead {
@@ -165,10 +165,7 @@ function chunkGradient(
     const t = targets[s + r] as number;
     const d = dy[s + r] as number;
     if (t === NO_TARGET || d === 0) continue;
-    const o = r * V;
-    const l = lse[s + r] as number;
-    for (let v = 0; v < V; v++) out[o + v] = -d * Math.exp((x[o + v] as number) - l);
-    out[o + t] = (out[o + t] as number) + d;
+    writeLogprobGradRow(out, x, r * V, V, lse[s + r] as number, d, t);
   }
   return g;
 }

@@ -6,3 +6,20 @@ export function rowLogSumExp(x: Float32Array, o: number, V: number): number {
   for (let v = 0; v < V; v++) s += Math.exp((x[o + v] as number) - m);
   return m + Math.log(s);
 }
+
+/**
+ * Writes d * (onehot(target) - softmax(x[o..o+V])) into out[o..o+V], given
+ * the row's logsumexp: the gradient of d * log_softmax(x)[target].
+ */
+export function writeLogprobGradRow(
+  out: Float32Array,
+  x: Float32Array,
+  o: number,
+  V: number,
+  lse: number,
+  d: number,
+  target: number,
+): void {
+  for (let v = 0; v < V; v++) out[o + v] = -d * Math.exp((x[o + v] as number) - lse);
+  out[o + target] = (out[o + target] as number) + d;
+}

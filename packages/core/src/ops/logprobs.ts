@@ -3,6 +3,7 @@ import { tf } from '../tf.js';
 import { rowChunks } from './chunking.js';
 import { customOp } from './customOp.js';
 import { hostView } from './hostMemory.js';
+import { writeLogprobGradRow } from './hostSoftmax.js';
 
 /**
  * logprobs[b, t] = log p(ids[b, t+1] | ids[b, ..t]) = logits[b, t, ids[b, t+1]] - logsumexp(logits[b, t, :]).
@@ -134,10 +135,7 @@ function logprobsOnHost(logits: tf.Tensor3D, ids: tf.Tensor2D): tf.Tensor2D {
           if (t === T - 1) continue; // no target: zero gradient
           const d = dyData[n - Math.floor(n / T)] as number;
           if (d === 0) continue;
-          const o = n * V;
-          const l = lse[n] as number;
-          for (let v = 0; v < V; v++) g[o + v] = -d * Math.exp((xs[o + v] as number) - l);
-          g[o + (targets[n] as number)] = (g[o + (targets[n] as number)] as number) + d;
+          writeLogprobGradRow(g, xs, n * V, V, lse[n] as number, d, targets[n] as number);
         }
         return grad;
       },

@@ -59,7 +59,7 @@ export function hostAttention(
         const [qS, kS, vS, pS] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
         const p3 = grouped(pS);
         const dO = groupQueries(dy, s, 1); // G x [M, hD]
-        const dOt = groupQueriesT(dy, s, 1); // G x [hD, M]
+        const dOt = groupQueries(dy, s, 1, true); // G x [hD, M]
         const vt = unstackHost(tf.transpose(vS, [0, 2, 1])); // G x [hD, Tk]
         const ps = unstackHost(p3); // G x [M, Tk]
         const dP = stackHost(dO.map((d, g) => tf.matMul(d, vt[g] as tf.Tensor))); // [G, M, Tk]
@@ -68,7 +68,7 @@ export function hostAttention(
         // softmax backward: dScores = p * (dP - sum(dP * p))
         const dS = unstackHost(tf.mul(p3, tf.sub(dP, tf.sum(tf.mul(dP, p3), -1, true)))); // G x [M, Tk]
         const kg = unstackHost(tf.transpose(kS, [0, 2, 1])); // G x [Tk, hD]
-        const qt = groupQueriesT(qS, s, s.scale); // G x [hD, M]
+        const qt = groupQueries(qS, s, s.scale, true); // G x [hD, M]
         const dQ = ungroup(
           dS.map((d, g) => tf.matMul(d, kg[g] as tf.Tensor)),
           s,
@@ -83,38 +83,24 @@ export function hostAttention(
 }
 
 /**
- * q [B*T, nH, hD] -> G tensors [M, hD], times f: group g = b*nKV + kvHead
- * holds query head kvHead*rep + j at rows j*T .. j*T + T (HF repeat_kv).
+ * q [B*T, nH, hD] -> G tensors [M, hD] (or [hD, M] when `transposed`), times
+ * f: group g = b*nKV + kvHead holds query head kvHead*rep + j at rows
+ * j*T .. j*T + T (HF repeat_kv).
  */
-function groupQueries(q: tf.Tensor, s: Shape, f: number): tf.Tensor[] {
+function groupQueries(q: tf.Tensor, s: Shape, f: number, transposed = false): tf.Tensor[] {
   const { B, T, nH, nKV, hD, rep, M } = s;
-  const parts = Array.from({ length: B * nKV }, () => allocate([M, hD]));
+  const parts = Array.from({ length: B * nKV }, () => allocate(transposed ? [hD, M] : [M, hD]));
   const src = view(q); // after the allocations
   const dst = parts.map(view);
+  // element (row m, dim d) lives at m * rowStride + d * dimStride
+  const [rowStride, dimStride] = transposed ? [1, M] : [hD, 1];
   for (let b = 0; b < B; b++)
     for (let t = 0; t < T; t++)
       for (let h = 0; h < nH; h++) {
         const o = ((b * T + t) * nH + h) * hD;
         const part = dst[b * nKV + Math.floor(h / rep)] as Float32Array;
-        const r = ((h % rep) * T + t) * hD;
-        for (let d = 0; d < hD; d++) part[r + d] = (src[o + d] as number) * f;
-      }
-  return parts;
-}
-
-/** groupQueries transposed: G tensors [hD, M], times f. */
-function groupQueriesT(q: tf.Tensor, s: Shape, f: number): tf.Tensor[] {
-  const { B, T, nH, nKV, hD, rep, M } = s;
-  const parts = Array.from({ length: B * nKV }, () => allocate([hD, M]));
-  const src = view(q); // after the allocations
-  const dst = parts.map(view);
-  for (let b = 0; b < B; b++)
-    for (let t = 0; t < T; t++)
-      for (let h = 0; h < nH; h++) {
-        const o = ((b * T + t) * nH + h) * hD;
-        const part = dst[b * nKV + Math.floor(h / rep)] as Float32Array;
-        const col = (h % rep) * T + t;
-        for (let d = 0; d < hD; d++) part[d * M + col] = (src[o + d] as number) * f;
+        const r = ((h % rep) * T + t) * rowStride;
+        for (let d = 0; d < hD; d++) part[r + d * dimStride] = (src[o + d] as number) * f;
       }
   return parts;
 }

@@ -22,7 +22,22 @@ import { makeGenerateFn } from '../src/run/generateFn.js';
 import { promptIds } from '../src/run/prompts.js';
 
 const POLICY = SMALL_MISTRAL_CONFIG;
-const REWARD = SMALL_LLAMA_CONFIG;
+// REMAX_BENCH_REWARD=card-ratio: a reward model (and so a PPO critic) 1.83x the policy's
+// parameters, as UltraRM-13b (13.0B) is to Mistral-7B (7.24B): the regime of the paper's memory
+// claim, where the critic is not smaller than the policy. The default is the small shape.
+const CARD_RATIO_LLAMA_CONFIG = {
+  ...SMALL_LLAMA_CONFIG,
+  hidden_size: 512,
+  intermediate_size: 1376,
+  num_hidden_layers: 6,
+  num_attention_heads: 8,
+  num_key_value_heads: 8,
+};
+const REWARD_SHAPE = process.env['REMAX_BENCH_REWARD'] ?? 'small';
+if (REWARD_SHAPE !== 'small' && REWARD_SHAPE !== 'card-ratio') {
+  throw new Error(`REMAX_BENCH_REWARD=${REWARD_SHAPE}: expected 'small' or 'card-ratio'`);
+}
+const REWARD = REWARD_SHAPE === 'card-ratio' ? CARD_RATIO_LLAMA_CONFIG : SMALL_LLAMA_CONFIG;
 const BATCH = 8;
 const PROMPT = 64;
 const NEW = 64;
@@ -115,8 +130,17 @@ async function runOne(algo: 'remax' | 'ppo'): Promise<void> {
       peak_tensor_bytes: prof.peakBytes,
       max_rss_bytes: process.resourceUsage().maxRSS * 1024,
       resident_weights_bytes: tf.memory().numBytes,
+      reward_shape: REWARD_SHAPE,
+      policy_parameters: countParameters(policy.parameters().values()),
+      reward_parameters: countParameters(rmBackbone.parameters().values()) + REWARD.hidden_size,
     }),
   );
+}
+
+function countParameters(tensors: Iterable<tf.Tensor>): number {
+  let n = 0;
+  for (const t of tensors) n += t.size;
+  return n;
 }
 
 const which = process.argv[2];
@@ -146,6 +170,7 @@ if (which === 'remax' || which === 'ppo') {
     console.log(
       JSON.stringify({
         bench: 'remax-vs-ppo',
+        reward_shape: REWARD_SHAPE,
         peak_tensor_ratio: r.peak_tensor_bytes / p.peak_tensor_bytes,
         rss_ratio: r.max_rss_bytes / p.max_rss_bytes,
         seconds_ratio: r.seconds / p.seconds,

@@ -111,32 +111,39 @@ interface Timing {
 const collectGarbage = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 
 /**
- * Runs every case REPEATS times, interleaved and in rotating order so that page-cache state and
- * machine load drift fall on all cases alike. Each timed run follows an untimed run of the same
- * case: freeing the hundreds of MB a fresh-buffer case leaves behind measurably slows whatever
- * runs next, and this way each case pays for its own garbage (its steady state in a loop), not
- * its neighbour's.
+ * Measures every case REPEATS times, interleaved and in rotating order so that page-cache state
+ * and machine load drift fall on all cases alike.
  */
-async function interleaved<K extends string>(
-  cases: Record<K, () => Promise<unknown>>,
+async function rotating<K extends string>(
+  names: K[],
+  measure: (name: K) => Promise<{ wall: number; cpu: number }>,
 ): Promise<Record<K, Timing>> {
-  const names = Object.keys(cases) as K[];
   const timings = {} as Record<K, Timing>;
   for (const name of names) timings[name] = { wall: [], cpu: [] };
   for (let r = 0; r < REPEATS; r++) {
     for (let i = 0; i < names.length; i++) {
       const name = names[(r + i) % names.length]!;
-      collectGarbage();
-      await cases[name]();
-      const start = process.hrtime.bigint();
-      const cpuStart = process.cpuUsage();
-      await cases[name]();
-      const cpu = process.cpuUsage(cpuStart);
-      timings[name].wall.push(Number(process.hrtime.bigint() - start) / 1e9);
-      timings[name].cpu.push((cpu.user + cpu.system) / 1e6);
+      const { wall, cpu } = await measure(name);
+      timings[name].wall.push(wall);
+      timings[name].cpu.push(cpu);
     }
   }
   return timings;
+}
+
+/**
+ * The cases in this process. Each timed run follows an untimed run of the same case: freeing the
+ * hundreds of MB a fresh-buffer case leaves behind measurably slows whatever runs next, and this
+ * way each case pays for its own garbage (its steady state in a loop), not its neighbour's.
+ */
+function interleaved<K extends string>(
+  cases: Record<K, () => Promise<unknown>>,
+): Promise<Record<K, Timing>> {
+  return rotating(Object.keys(cases) as K[], async (name) => {
+    collectGarbage();
+    await cases[name]();
+    return timeOnce(cases[name]);
+  });
 }
 
 /** Times one case in this process: the child side of `inNewProcess`. */
@@ -181,19 +188,10 @@ function inNewProcess(name: NewProcessCase, file: string): { wall: number; cpu: 
 }
 
 /** REPEATS new processes per case, in rotating order. */
-function newProcessTimings(file: string): Record<NewProcessCase, Timing> {
-  const names = Object.keys(NEW_PROCESS_CASES) as NewProcessCase[];
-  const timings = {} as Record<NewProcessCase, Timing>;
-  for (const name of names) timings[name] = { wall: [], cpu: [] };
-  for (let r = 0; r < REPEATS; r++) {
-    for (let i = 0; i < names.length; i++) {
-      const name = names[(r + i) % names.length]!;
-      const { wall, cpu } = inNewProcess(name, file);
-      timings[name].wall.push(wall);
-      timings[name].cpu.push(cpu);
-    }
-  }
-  return timings;
+function newProcessTimings(file: string): Promise<Record<NewProcessCase, Timing>> {
+  return rotating(Object.keys(NEW_PROCESS_CASES) as NewProcessCase[], async (name) =>
+    inNewProcess(name, file),
+  );
 }
 
 function median(xs: number[]): number {
@@ -245,7 +243,7 @@ async function main(): Promise<void> {
       });
       const wall = (k: keyof typeof t) => median(t[k].wall);
       const cpu = (k: keyof typeof t) => median(t[k].cpu);
-      const fresh = newProcessTimings(file);
+      const fresh = await newProcessTimings(file);
       const goal = dtype === 'F32' ? 0.8 : 0.5;
       const mb = FILE_BYTES / 2 ** 20;
       const ratioNewProcess = median(fresh.rawFresh.wall) / median(fresh.ours.wall);

@@ -132,7 +132,7 @@ async function runOne(algo: 'remax' | 'ppo'): Promise<void> {
       resident_weights_bytes: tf.memory().numBytes,
       reward_shape: REWARD_SHAPE,
       policy_parameters: countParameters(policy.parameters().values()),
-      reward_parameters: countParameters(rmBackbone.parameters().values()) + REWARD.hidden_size,
+      reward_parameters: countParameters(reward.parameters().values()),
     }),
   );
 }

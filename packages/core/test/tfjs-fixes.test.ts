@@ -66,12 +66,21 @@ describe('gradient fixes', () => {
   });
 });
 
+/** Runs `body` on the wasm backend with REMAX_BACKEND unset, restoring it afterwards. */
+async function onWasm(body: () => void): Promise<void> {
+  const saved = process.env['REMAX_BACKEND'];
+  delete process.env['REMAX_BACKEND'];
+  try {
+    expect(await initBackend('wasm')).toBe('wasm');
+    body();
+  } finally {
+    if (saved !== undefined) process.env['REMAX_BACKEND'] = saved;
+  }
+}
+
 describe('wasm kernel fixes', () => {
   it('gather with batchDims 1 picks each row from its own batch', async () => {
-    const saved = process.env['REMAX_BACKEND'];
-    delete process.env['REMAX_BACKEND'];
-    try {
-      expect(await initBackend('wasm')).toBe('wasm');
+    await onWasm(() => {
       const got = tf.tidy(() =>
         Array.from(
           tf
@@ -98,18 +107,13 @@ describe('wasm kernel fixes', () => {
       expect(() =>
         tf.gather(tf.zeros([2, 3]), tf.tensor2d([[0], [3]], [2, 1], 'int32'), 1, 1),
       ).toThrow(/gather index out of range/);
-    } finally {
-      if (saved !== undefined) process.env['REMAX_BACKEND'] = saved;
-    }
+    });
   });
 });
 
 describe('wasm Identity shares storage', () => {
   it('a clone outlives its source, a saved tensor feeds the gradient, nothing leaks', async () => {
-    const saved = process.env['REMAX_BACKEND'];
-    delete process.env['REMAX_BACKEND'];
-    try {
-      expect(await initBackend('wasm')).toBe('wasm');
+    await onWasm(() => {
       const before = tf.memory().numTensors;
       const a = tf.tensor1d([1, 2, 3]);
       const b = tf.clone(a);
@@ -130,8 +134,6 @@ describe('wasm Identity shares storage', () => {
       expect(Array.from(g.dataSync())).toEqual([3, 12, 0.75]);
       tf.dispose([x, g]);
       expect(tf.memory().numTensors).toBe(before);
-    } finally {
-      if (saved !== undefined) process.env['REMAX_BACKEND'] = saved;
-    }
+    });
   });
 });

@@ -175,9 +175,10 @@ type NewProcessCase = keyof typeof NEW_PROCESS_CASES;
 
 /**
  * Runs one case in a new Node process, as a program that loads a checkpoint at startup does,
- * keeping every result: each result byte lands in memory the process has never used. Repeating a case inside one
- * process instead measures how often glibc happens to hand freed blocks back without new page
- * faults (raw fresh-buffer reads then swing between about 80 and 800 ms per 200 MB here).
+ * keeping every result: each result byte lands in memory the process has never used. Repeating
+ * a case inside one process instead measures how often glibc happens to hand freed blocks back
+ * without new page faults (raw fresh-buffer reads then swing between about 80 and 800 ms per
+ * 200 MB here).
  */
 function inNewProcess(name: NewProcessCase, file: string): { wall: number; cpu: number } {
   const script = fileURLToPath(import.meta.url);

@@ -1,4 +1,4 @@
-import { tf } from '@remax/core';
+import { clippedSurrogate, tf } from '@remax/core';
 
 /**
  * DeepSpeed-Chat `actor_loss_fn`, the PPO clipped surrogate (Schulman et al. 2017):
@@ -16,11 +16,16 @@ export function actorLoss(
   tokenCount?: number,
 ): tf.Scalar {
   return tf.tidy(() => {
-    const ratio = tf.exp(tf.mul(tf.sub(logprobs, oldLogprobs), mask));
-    const loss1 = tf.mul(tf.neg(advantages), ratio);
-    const loss2 = tf.mul(tf.neg(advantages), tf.clipByValue(ratio, 1 - cliprange, 1 + cliprange));
+    // DeepSpeed-Chat masks inside the exp: ratio = exp((logp - old_logp) * mask)
+    const perToken = clippedSurrogate(
+      tf.mul(logprobs, mask),
+      tf.mul(oldLogprobs, mask),
+      advantages,
+      cliprange,
+      cliprange,
+    );
     const denominator = tokenCount ?? tf.sum(mask);
-    return tf.div(tf.sum(tf.mul(tf.maximum(loss1, loss2), mask)), denominator) as tf.Scalar;
+    return tf.div(tf.sum(tf.mul(perToken, mask)), denominator) as tf.Scalar;
   });
 }
 

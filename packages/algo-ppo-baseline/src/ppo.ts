@@ -9,18 +9,17 @@ import {
   type AlgorithmState,
   disposeBatch,
   type Experience,
-  logprobMismatch,
+  experienceMetrics,
   mean,
   microBatches,
   ParameterUpdater,
   PhaseClock,
   parseWith,
   RemaxError,
-  responseSums,
   type SequenceBatch,
   type StepMetrics,
+  sampledKL,
   sliceRows,
-  std,
   TensorBytesWatermark,
   type TokenBatch,
   tf,
@@ -116,28 +115,19 @@ export class Ppo implements Algorithm<PpoExperience> {
         { gamma: c.gamma, lam: c.lam },
       );
       const mask = s.actionMask.map((r) => r.slice(start));
-      const klPerToken = s.logprobs.map((r, b) =>
-        r.map((lp, t) => lp - (s.refLogprobs[b]?.[t] as number)),
-      );
-      const rolloutLogprobs = sampled.logprobs?.arraySync() as number[][] | undefined;
       const metrics: StepMetrics = {
-        'reward/mean': mean(score),
-        'reward/std': std(score),
-        'kl/penalty': mean(responseSums(klPerToken, s.actionMask, start)),
+        ...experienceMetrics({
+          reward: score,
+          sampled,
+          // the penalty computeRewards applies: the sampled log-ratio (k1)
+          scores: { ...s, kl: sampledKL(s.logprobs, s.refLogprobs, 'k1') },
+          clock,
+          memory,
+          generatedTokens: sampled.responseLengths.reduce((a, b) => a + b, 0),
+        }),
         'kl/ctl': c.klCtl,
         'returns/advantage_mean': mean(gae.advantages.flat()),
         'critic/value_mean': mean(gae.values.flatMap((r) => r.slice(start))),
-        'response/length_mean': mean(sampled.responseLengths),
-        'policy/logprob_mismatch': rolloutLogprobs
-          ? logprobMismatch(rolloutLogprobs, s.logprobs, sampled.responseLengths, start)
-          : Number.NaN,
-        'time/rollout_s': clock.seconds['rollout'] ?? 0,
-        'time/reward_s': clock.seconds['reward'] ?? 0,
-        'time/score_s': clock.seconds['score'] ?? 0,
-        'throughput/rollout_tokens_per_s':
-          sampled.responseLengths.reduce((a, b) => a + b, 0) /
-          (clock.seconds['rollout'] ?? Number.NaN),
-        'memory/experience_peak_tensor_bytes': memory.peak,
       };
       const batch = {
         inputIds: sampled.inputIds,

@@ -1,9 +1,19 @@
-export { type RemaxConfig, type RemaxConfigInput, RemaxConfigSchema } from './config.js';
-export { type KLEstimator, klEstimate, sampledKL } from './kl.js';
-export { AdaptiveKLController, FixedKLController, type KLController } from './klController.js';
+// re-exported from @remax/core for users of the first release's names
 export {
+  AdaptiveKLController,
   countResponseTokens,
+  FixedKLController,
+  type KLController,
+  type KLEstimator,
+  type KLPenalty,
+  klEstimate,
   policyGradientLoss,
+  type SequenceScores,
+  sampledKL,
+  scoreSequences,
+} from '@remax/core';
+export { type RemaxConfig, type RemaxConfigInput, RemaxConfigSchema } from './config.js';
+export {
   type RemaxLossInputs,
   type RemaxLossOptions,
   type RemaxLossStats,
@@ -16,4 +26,3 @@ export {
   type RemaxReturnsInput,
   remaxReturns,
 } from './returns.js';
-export { type KLPenalty, type SequenceScores, scoreSequences } from './scoring.js';

@@ -3,36 +3,37 @@
 //   reference; no gradient) -> returns -> loss + gradients (micro-batched)
 //   -> clip -> AdamW.
 import {
+  AdaptiveKLController,
   type Algorithm,
   type AlgorithmContext,
   type AlgorithmFactory,
   type AlgorithmState,
+  countResponseTokens,
   disposeBatch,
   type Experience,
-  logprobMismatch,
+  experienceMetrics,
+  FixedKLController,
+  type KLController,
   mean,
   microBatches,
   ParameterUpdater,
   PhaseClock,
   parseWith,
+  policyGradientLoss,
   RemaxError,
   type RolloutSequences,
   responseSums,
-  responseTokenMean,
   type SequenceBatch,
   type StepMetrics,
+  scoreInMicroBatches,
   sliceRows,
-  std,
   TensorBytesWatermark,
   type TokenBatch,
   tf,
   trainPhaseMetrics,
 } from '@remax/core';
 import { type RemaxConfig, type RemaxConfigInput, RemaxConfigSchema } from './config.js';
-import { AdaptiveKLController, FixedKLController, type KLController } from './klController.js';
-import { countResponseTokens, policyGradientLoss } from './loss.js';
-import { greedyBaseline, remaxReturns } from './returns.js';
-import { type SequenceScores, scoreSequences } from './scoring.js';
+import { remaxReturnsFromScores } from './returns.js';
 
 /** One batch of sampled responses with everything the loss needs. */
 export interface RemaxExperience extends Experience {
@@ -89,44 +90,39 @@ export class ReMax implements Algorithm<RemaxExperience> {
       checkRewards(reward, sampled, 'sampled');
       checkRewards(greedyReward, greedy, 'greedy');
       // 3. policy and reference scores (no gradient), micro-batched
-      const scores = clock.timeSync('score', () => this.score(sampled, memory));
+      const scores = clock.timeSync('score', () =>
+        scoreInMicroBatches(this.ctx.policy, this.ctx.reference, sampled, {
+          microBatchSize: c.microBatchSize,
+          klPenalty: c.klPenalty,
+          klEstimator: c.klEstimator,
+          onPeak: () => memory.sample(),
+        }),
+      );
       // 4. returns: the greedy baseline and the per-step KL penalty
       const start = sampled.promptLength - 1;
-      const { advantages, clipped } = greedyBaseline(reward, greedyReward, c.rewardClip);
-      const returns = remaxReturns(
-        { kl: scores.kl, actionMask: scores.actionMask, advantages, start },
-        { klCtl: this.kl.value, gamma: c.gamma },
+      const { advantages, clipped, returns } = remaxReturnsFromScores(
+        scores,
+        reward,
+        greedyReward,
+        { start, klCtl: this.kl.value, gamma: c.gamma, rewardClip: c.rewardClip },
       );
       const penaltyPerSequence = responseSums(scores.kl, scores.actionMask, start);
-      const rolloutLogprobs = sampled.logprobs?.arraySync() as number[][] | undefined;
       const generated = sum(sampled.responseLengths) + sum(greedy.responseLengths);
       const metrics: StepMetrics = {
-        'reward/mean': mean(reward),
-        'reward/std': std(reward),
+        ...experienceMetrics({
+          reward,
+          sampled,
+          scores,
+          clock,
+          memory,
+          generatedTokens: generated,
+        }),
         'reward/greedy_mean': mean(greedyReward),
         'reward/minus_greedy_mean': mean(reward) - mean(greedyReward),
         'reward/clip_fraction': clipped.filter(Boolean).length / clipped.length,
         'returns/advantage_mean': mean(advantages),
-        'kl/penalty': mean(penaltyPerSequence),
-        'kl/full': mean(responseSums(scores.fullKl, scores.actionMask, start)),
         'kl/ctl': this.kl.value,
-        'response/length_mean': mean(sampled.responseLengths),
         'response/greedy_length_mean': mean(greedy.responseLengths),
-        'policy/entropy': responseTokenMean(scores.entropy, scores.actionMask, start),
-        // only when the generator reports its log-probabilities
-        ...(rolloutLogprobs && {
-          'policy/logprob_mismatch': logprobMismatch(
-            rolloutLogprobs,
-            scores.logprobs,
-            sampled.responseLengths,
-            start,
-          ),
-        }),
-        'time/rollout_s': clock.seconds['rollout'] ?? 0,
-        'time/reward_s': clock.seconds['reward'] ?? 0,
-        'time/score_s': clock.seconds['score'] ?? 0,
-        'throughput/rollout_tokens_per_s': generated / (clock.seconds['rollout'] ?? Number.NaN),
-        'memory/experience_peak_tensor_bytes': memory.peak,
       };
       const batch = {
         inputIds: sampled.inputIds,
@@ -211,35 +207,6 @@ export class ReMax implements Algorithm<RemaxExperience> {
 
   dispose(): void {
     this.updater.dispose();
-  }
-
-  /** scoreSequences over micro-batches, rows concatenated. */
-  private score(batch: SequenceBatch, memory: TensorBytesWatermark): SequenceScores {
-    const c = this.config;
-    const parts: SequenceScores[] = [];
-    for (const [s, e] of microBatches(batch.inputIds.shape[0], c.microBatchSize)) {
-      const part = sliceRows(batch, s, e);
-      try {
-        parts.push(
-          scoreSequences(this.ctx.policy, this.ctx.reference, part, {
-            klPenalty: c.klPenalty,
-            klEstimator: c.klEstimator,
-            onPeak: () => memory.sample(),
-          }),
-        );
-      } finally {
-        disposeBatch(part);
-      }
-    }
-    const cat = (k: keyof SequenceScores) => parts.flatMap((p) => p[k]);
-    return {
-      logprobs: cat('logprobs'),
-      refLogprobs: cat('refLogprobs'),
-      kl: cat('kl'),
-      fullKl: cat('fullKl'),
-      entropy: cat('entropy'),
-      actionMask: cat('actionMask'),
-    };
   }
 }
 

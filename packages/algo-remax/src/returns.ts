@@ -61,3 +61,23 @@ export function remaxReturns(
     return out;
   });
 }
+
+/** The greedy baseline and the returns of one scored batch: what remaxLoss and the trainer share. */
+export function remaxReturnsFromScores(
+  scores: { kl: readonly (readonly number[])[]; actionMask: readonly (readonly number[])[] },
+  rewards: ArrayLike<number>,
+  greedyRewards: ArrayLike<number>,
+  options: { start: number; klCtl: number; gamma: number; rewardClip: number },
+): GreedyBaseline & { returns: number[][] } {
+  const baseline = greedyBaseline(rewards, greedyRewards, options.rewardClip);
+  const returns = remaxReturns(
+    {
+      kl: scores.kl,
+      actionMask: scores.actionMask,
+      advantages: baseline.advantages,
+      start: options.start,
+    },
+    options,
+  );
+  return { ...baseline, returns };
+}

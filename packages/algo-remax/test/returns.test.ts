@@ -1,7 +1,5 @@
+import { countResponseTokens, sampledKL } from '@remax/core';
 import { describe, expect, it } from 'vitest';
-import { klEstimate, sampledKL } from '../src/kl.js';
-import { AdaptiveKLController, FixedKLController } from '../src/klController.js';
-import { countResponseTokens } from '../src/loss.js';
 import { greedyBaseline, remaxReturns } from '../src/returns.js';
 import { loadRemaxE2E } from './fixture.js';
 
@@ -109,66 +107,5 @@ describe('greedyBaseline', () => {
     expect(advantages[0]).toBeCloseTo(0.5, 12);
     expect(advantages.slice(1)).toEqual([-1, 1, 0]);
     expect(clipped).toEqual([false, true, false, false]);
-  });
-});
-
-describe('KL estimators', () => {
-  it('k1, k2, k3 follow their definitions (naive ratio forms)', () => {
-    for (const [lp, rlp] of [
-      [-1.2, -0.7],
-      [-3, -3],
-      [-0.1, -5],
-      [-7, -2.5],
-    ] as const) {
-      const p = Math.exp(lp);
-      const q = Math.exp(rlp);
-      expect(klEstimate(lp, rlp, 'k1')).toBeCloseTo(Math.log(p / q), 10);
-      expect(klEstimate(lp, rlp, 'k2')).toBeCloseTo(0.5 * Math.log(p / q) ** 2, 10);
-      expect(klEstimate(lp, rlp, 'k3')).toBeCloseTo(q / p - 1 - Math.log(q / p), 8);
-      expect(klEstimate(lp, rlp, 'k2')).toBeGreaterThanOrEqual(0);
-      expect(klEstimate(lp, rlp, 'k3')).toBeGreaterThanOrEqual(0);
-    }
-  });
-
-  it('the three sampled estimates agree on average with the exact KL of a small distribution', () => {
-    // E_p[k] for p, q over 4 outcomes: k1 and k3 are unbiased, k2 is close for near distributions
-    const p = [0.4, 0.3, 0.2, 0.1];
-    const q = [0.35, 0.3, 0.25, 0.1];
-    const exact = p.reduce((s, pi, i) => s + pi * Math.log(pi / (q[i] as number)), 0);
-    const expectation = (est: 'k1' | 'k2' | 'k3') =>
-      p.reduce((s, pi, i) => s + pi * klEstimate(Math.log(pi), Math.log(q[i] as number), est), 0);
-    expect(expectation('k1')).toBeCloseTo(exact, 12);
-    expect(expectation('k3')).toBeCloseTo(exact, 12);
-    expect(Math.abs(expectation('k2') - exact)).toBeLessThan(0.1 * exact);
-  });
-});
-
-describe('KL controllers', () => {
-  it('fixed never moves', () => {
-    const c = new FixedKLController(0.1);
-    c.update(100, 8);
-    expect(c.value).toBe(0.1);
-  });
-
-  it('adaptive follows Ziegler et al. step by step', () => {
-    const c = new AdaptiveKLController(0.1, 6, 10000);
-    const observed = [12, 3, 6, 100, 0, Number.NaN, 5.5];
-    let beta = 0.1;
-    for (const kl of observed) {
-      c.update(kl, 64);
-      if (Number.isFinite(kl)) {
-        let e = kl / 6 - 1;
-        if (e > 0.2) e = 0.2;
-        if (e < -0.2) e = -0.2;
-        beta = beta * (1 + (e * 64) / 10000);
-      }
-      expect(c.value).toBeCloseTo(beta, 15);
-    }
-    const up = new AdaptiveKLController(0.1, 6, 100);
-    up.update(9, 10);
-    expect(up.value).toBeCloseTo(0.1 * (1 + 0.2 * 0.1), 15); // KL above target raises beta (error clipped)
-    const down = new AdaptiveKLController(0.1, 6, 100);
-    down.update(5.4, 10);
-    expect(down.value).toBeCloseTo(0.1 * (1 - 0.1 * 0.1), 15);
   });
 });

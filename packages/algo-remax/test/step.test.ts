@@ -1,8 +1,15 @@
 // The ReMax step on a bigram policy with a fixed-sequence generator: gradient
 // accumulation, the non-finite guard, state round trip, leaks.
-import { disposeBatch, type GenerateFn, initBackend, type RewardFn, Rng, tf } from '@remax/core';
+import {
+  disposeBatch,
+  type GenerateFn,
+  initBackend,
+  policyGradientLoss,
+  type RewardFn,
+  Rng,
+  tf,
+} from '@remax/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { policyGradientLoss } from '../src/loss.js';
 import { ReMax } from '../src/remax.js';
 import { BigramPolicy } from './toyPolicy.js';
 

@@ -69,6 +69,29 @@ export {
   type ScheduleKind,
   type WarmupSchedule,
 } from './optim/index.js';
+export {
+  AdaptiveKLController,
+  checkSequenceBatch,
+  clippedSurrogate,
+  countResponseTokens,
+  type ExperienceMetricsInput,
+  experienceMetrics,
+  FixedKLController,
+  groupMeans,
+  type KLController,
+  type KLEstimator,
+  type KLPenalty,
+  klEstimate,
+  klEstimateTensor,
+  policyGradientLoss,
+  responseMask,
+  responseMaskTensor,
+  type SequenceScores,
+  sampledKL,
+  scoreInMicroBatches,
+  scoreSequences,
+  unbiasedStd,
+} from './rl/index.js';
 export { Rng, type RngState } from './rng.js';
 export { tokenFractionReward } from './simpleReward.js';
 export {

@@ -1,7 +1,13 @@
-// The gradient-free half of a ReMax step: policy and reference log-probabilities,
-// per-step KL (sampled estimate and full-vocabulary), entropy. Everything comes
-// back as plain [B, T-1] arrays, so the returns built from them are constants.
-import { nextTokenScores, type Policy, RemaxError, type SequenceBatch, tf } from '@remax/core';
+// The gradient-free half of every REINFORCE-style step: policy and reference
+// log-probabilities, per-step KL (sampled estimate and full-vocabulary), entropy.
+// Everything comes back as plain [B, T-1] arrays, so what is built from them
+// (returns, advantages) is constant in the loss.
+import type { SequenceBatch } from '../algorithm.js';
+import { disposeBatch, microBatches, sliceRows } from '../batches.js';
+import { RemaxError } from '../errors.js';
+import { nextTokenScores } from '../ops/index.js';
+import { tf } from '../tf.js';
+import type { Policy } from '../types.js';
 import { type KLEstimator, sampledKL } from './kl.js';
 
 export type KLPenalty = 'full_step' | 'sampled';
@@ -78,4 +84,37 @@ export function scoreSequences(
       ? fullKl
       : sampledKL(logprobs, refLogprobs, options.klEstimator);
   return { logprobs, refLogprobs, kl, fullKl, entropy, actionMask };
+}
+
+/** `scoreSequences` over row micro-batches of `microBatchSize`, rows concatenated. */
+export function scoreInMicroBatches(
+  policy: Policy,
+  reference: Policy,
+  batch: SequenceBatch,
+  options: {
+    microBatchSize: number;
+    klPenalty: KLPenalty;
+    klEstimator: KLEstimator;
+    onPeak?: () => void;
+  },
+): SequenceScores {
+  const { microBatchSize, ...scoring } = options;
+  const parts: SequenceScores[] = [];
+  for (const [s, e] of microBatches(batch.inputIds.shape[0], microBatchSize)) {
+    const part = sliceRows(batch, s, e);
+    try {
+      parts.push(scoreSequences(policy, reference, part, scoring));
+    } finally {
+      disposeBatch(part);
+    }
+  }
+  const cat = (k: keyof SequenceScores) => parts.flatMap((p) => p[k]);
+  return {
+    logprobs: cat('logprobs'),
+    refLogprobs: cat('refLogprobs'),
+    kl: cat('kl'),
+    fullKl: cat('fullKl'),
+    entropy: cat('entropy'),
+    actionMask: cat('actionMask'),
+  };
 }

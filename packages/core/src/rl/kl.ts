@@ -4,7 +4,8 @@
 //   k2 = (log p - log q)^2 / 2         (biased, low variance, >= 0)
 //   k3 = (q/p - 1) - log(q/p)          (unbiased, >= 0)
 // `full_step` is the full-vocabulary KL(p || q) at each position, computed on
-// logits by `fullKL` from @remax/core and passed in as a [B, T-1] array.
+// logits by `fullKL` (ops/) and passed in as a [B, T-1] array.
+import { tf } from '../tf.js';
 
 /** Which sampled-token estimator of KL(p || q) to use. */
 export type KLEstimator = 'k1' | 'k2' | 'k3';
@@ -32,5 +33,28 @@ export function sampledKL(
   return logprobs.map((row, b) => {
     const refRow = refLogprobs[b] ?? [];
     return row.map((lp, t) => klEstimate(lp, refRow[t] ?? Number.NaN, estimator));
+  });
+}
+
+/**
+ * `klEstimate` on tensors, element-wise and differentiable w.r.t. both inputs
+ * (a KL term inside the loss, e.g. GRPO's beta * k3).
+ */
+export function klEstimateTensor(
+  logprobs: tf.Tensor,
+  refLogprobs: tf.Tensor,
+  estimator: KLEstimator,
+): tf.Tensor {
+  return tf.tidy(() => {
+    const logRatio = tf.sub(logprobs, refLogprobs); // log p/q
+    switch (estimator) {
+      case 'k1':
+        return logRatio;
+      case 'k2':
+        return tf.mul(0.5, tf.square(logRatio));
+      case 'k3':
+        // exp(q - p) - (q - p) - 1 in log space, as TRL writes it
+        return tf.sub(tf.add(tf.exp(tf.neg(logRatio)), logRatio), 1);
+    }
   });
 }

@@ -1,0 +1,19 @@
+// The parts every REINFORCE-style algorithm shares (ReMax, PPO, GRPO, RLOO, REINFORCE++).
+export { type ExperienceMetricsInput, experienceMetrics } from './experienceMetrics.js';
+export { groupMeans, unbiasedStd } from './groupStats.js';
+export { type KLEstimator, klEstimate, klEstimateTensor, sampledKL } from './kl.js';
+export { AdaptiveKLController, FixedKLController, type KLController } from './klController.js';
+export {
+  clippedSurrogate,
+  countResponseTokens,
+  policyGradientLoss,
+  responseMask,
+  responseMaskTensor,
+} from './policyGradient.js';
+export {
+  checkSequenceBatch,
+  type KLPenalty,
+  type SequenceScores,
+  scoreInMicroBatches,
+  scoreSequences,
+} from './scoring.js';

@@ -2,9 +2,8 @@
 //   A_i = (r_i - mean_group(i)) / (std + 1e-4)
 // std unbiased (n-1) over the group ('group') or the whole batch ('batch'; the
 // mean stays per group); 'none' (Dr. GRPO) skips the division.
-import { RemaxError } from '@remax/core';
+import { groupMeans, RemaxError, unbiasedStd } from '@remax/core';
 import type { ScaleRewards } from './config.js';
-import { groupMeans, unbiasedStd } from './coreRl.js';
 
 /** Added to the std before dividing (TRL's constant). */
 export const STD_EPS = 1e-4;

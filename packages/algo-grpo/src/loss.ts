@@ -2,10 +2,17 @@
 // trainer's micro-batches alike): advantages from the scores, reference
 // log-probabilities, the policy's log-probabilities with gradient, the token
 // objective aggregated over the whole batch.
-import { type Policy, RemaxError, type SequenceBatch, sliceRows, tf } from '@remax/core';
+import {
+  checkSequenceBatch,
+  type Policy,
+  RemaxError,
+  responseMask,
+  type SequenceBatch,
+  sliceRows,
+  tf,
+} from '@remax/core';
 import { type GroupAdvantages, grpoAdvantages } from './advantages.js';
 import type { LossType, ScaleRewards } from './config.js';
-import { checkSequenceBatch, responseMask } from './coreRl.js';
 import { aggregationWeights, grpoObjective } from './objective.js';
 
 type Rows = readonly (readonly number[])[];

@@ -3,9 +3,8 @@
 //   per_token = -min(ratio A, clip(ratio, 1 - eps_low, 1 + eps_high) A) + beta k3
 //   ratio = exp(lp - old_lp),  k3 = exp(ref - lp) - (ref - lp) - 1  (gradient through lp)
 // aggregated by `aggregationWeights` (loss_type grpo / dapo / dr_grpo).
-import { RemaxError, tf } from '@remax/core';
+import { clippedSurrogate, klEstimateTensor, RemaxError, tf } from '@remax/core';
 import type { LossType } from './config.js';
-import { clippedSurrogate, klEstimateTensor } from './coreRl.js';
 
 type Rows = readonly (readonly number[])[];
 

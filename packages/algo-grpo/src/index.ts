@@ -6,6 +6,7 @@ export {
   type LossType,
   type ScaleRewards,
 } from './config.js';
+export { GRPO, type GrpoExperience, grpoAlgorithm } from './grpo.js';
 export { type GrpoLossInputs, type GrpoLossOptions, type GrpoLossStats, grpoLoss } from './loss.js';
 export {
   aggregationWeights,

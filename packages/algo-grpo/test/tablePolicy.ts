@@ -6,6 +6,8 @@ import type { DecodingCache, DecodingModel } from '@remax/rollout';
 
 /** A position's logits depend on its token alone: the KV cache holds nothing. */
 const NO_PAST: DecodingCache = { length: 0, gatherRows: () => NO_PAST, dispose: () => {} };
+/** tf.Variable names are global: two tables of one seed may coexist (policy and reference). */
+let made = 0;
 
 export class TablePolicy implements Policy, DecodingModel {
   private readonly table: tf.Variable;
@@ -16,7 +18,7 @@ export class TablePolicy implements Policy, DecodingModel {
     scale = 0.5,
   ) {
     const init = tf.randomNormal([vocabSize, vocabSize], 0, scale, 'float32', seed);
-    this.table = tf.variable(init, true, `table-${seed}`);
+    this.table = tf.variable(init, true, `table-${seed}-${made++}`);
     init.dispose();
   }
 

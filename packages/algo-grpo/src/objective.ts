@@ -91,20 +91,27 @@ export function grpoObjective(
   options: ObjectiveOptions,
 ): ObjectiveResult {
   const [B, L] = logprobs.shape;
-  if (terms.mask.length !== B || terms.weights.length !== B || terms.advantages.length !== B) {
-    throw new RemaxError(
-      'E_SHAPE',
-      'grpoObjective: mask, weights and advantages need one row per logprob row',
-      {
-        field: 'terms',
-        value: {
-          mask: terms.mask.length,
-          weights: terms.weights.length,
-          advantages: terms.advantages.length,
-        },
-        expected: `${B} rows`,
+  const rowsOk = (x: Rows | readonly number[], width?: number) =>
+    x.length === B && (width === undefined || (x as Rows).every((r) => r.length === width));
+  const tensorOk = (x?: tf.Tensor) => !x || (x.shape[0] === B && x.shape[1] === L);
+  if (
+    !rowsOk(terms.mask, L) ||
+    !rowsOk(terms.weights, L) ||
+    !rowsOk(terms.advantages) ||
+    !tensorOk(terms.oldLogprobs) ||
+    !tensorOk(terms.refLogprobs)
+  ) {
+    throw new RemaxError('E_SHAPE', 'grpoObjective: every term must match the log-probabilities', {
+      field: 'terms',
+      value: {
+        mask: [terms.mask.length, terms.mask[0]?.length],
+        weights: [terms.weights.length, terms.weights[0]?.length],
+        advantages: terms.advantages.length,
+        oldLogprobs: terms.oldLogprobs?.shape,
+        refLogprobs: terms.refLogprobs?.shape,
       },
-    );
+      expected: `mask, weights, old and ref log-probabilities [${B}, ${L}], ${B} advantages`,
+    });
   }
   if (options.beta > 0 && !terms.refLogprobs) {
     throw new RemaxError(

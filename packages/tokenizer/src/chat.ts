@@ -8,10 +8,14 @@ export interface ChatMessage {
   content: string;
 }
 
-/** Chat formats encodeChat knows. */
-export type ChatTemplate = 'mistral-v1';
+/**
+ * Chat formats encodeChat knows: `'mistral-v1'` (mistral-common's encoding, built
+ * in), `'auto'` (the `chat_template` of the tokenizer's tokenizer_config.json), or a
+ * Jinja template's text (`file` names it in errors).
+ */
+export type ChatTemplate = 'mistral-v1' | 'auto' | { jinja: string; file?: string };
 
-const messagesSchema = z
+export const messagesSchema = z
   .array(z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() }))
   .min(1);
 

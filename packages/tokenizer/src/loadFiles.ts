@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { RemaxError } from '@remax/core';
+import { parseWith, RemaxError } from '@remax/core';
+import { z } from 'zod';
 import { sentencePieceModelFrom } from './loadSentencePiece.js';
 import { tokenizerJsonModelFrom } from './loadTokenizerJson.js';
 import type { TokenizerModel } from './tokenizerModel.js';
@@ -99,4 +100,50 @@ export async function readTokenizerDir(dir: string): Promise<TokenizerModel> {
     }
   }
   return fromJson;
+}
+
+const chatTemplateConfigSchema = z.looseObject({
+  chat_template: z
+    .union([z.string(), z.array(z.looseObject({ name: z.string(), template: z.string() }))])
+    .nullish(),
+});
+
+/**
+ * The Jinja `chat_template` of the tokenizer_config.json that goes with `path` (a
+ * model directory, or a tokenizer.json file's `*_config.json` sibling), or null.
+ * A list of named templates gives its "default" one.
+ */
+export async function readChatTemplate(path: string): Promise<string | null> {
+  const isDir = await stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  const configPath = isDir
+    ? join(path, 'tokenizer_config.json')
+    : path.endsWith('.json')
+      ? configPathFor(path)
+      : null;
+  if (configPath === null || !(await exists(configPath))) return null;
+  const cfg = parseWith(
+    chatTemplateConfigSchema,
+    parseJson(await readBytes(configPath), configPath),
+    {
+      file: configPath,
+      what: 'tokenizer_config.json',
+      code: 'E_FORMAT',
+    },
+  );
+  const t = cfg.chat_template;
+  if (t === undefined || t === null) return null;
+  if (typeof t === 'string') return t;
+  const named = t.find((e) => e.name === 'default');
+  if (named === undefined) {
+    throw new RemaxError('E_UNSUPPORTED', 'no default chat template', {
+      file: configPath,
+      field: 'chat_template',
+      value: t.map((e) => e.name).join(', '),
+      expected: 'a template named "default"',
+    });
+  }
+  return named.template;
 }

@@ -1,8 +1,14 @@
-import { RemaxError } from '@remax/core';
+import { parseWith, RemaxError } from '@remax/core';
 import { checkSide, padBatch, type Side, type TokenIdBatch, truncateIds } from './batch.js';
-import { type ChatMessage, type ChatTemplate, encodeMistralV1 } from './chat.js';
+import { type ChatMessage, type ChatTemplate, encodeMistralV1, messagesSchema } from './chat.js';
+import {
+  type RenderChatOptions,
+  type RenderedChat,
+  renderChatTemplate,
+  type TemplateVocab,
+} from './chatTemplate.js';
 import { type DecodeOptions, DecodeState, type DecodeVocab } from './decode.js';
-import { readTokenizerDir, readTokenizerModel } from './loadFiles.js';
+import { readChatTemplate, readTokenizerDir, readTokenizerModel } from './loadFiles.js';
 import { sentencePieceModelFrom } from './loadSentencePiece.js';
 import { tokenizerJsonModelFrom } from './loadTokenizerJson.js';
 import { normalizeText, SPACE_SYMBOL, SPACE_SYMBOL_CODE } from './normalize.js';
@@ -33,6 +39,11 @@ export interface TokenizerOptions {
    * id (Mistral and Llama declare none). Padded positions always have mask 0.
    */
   padId?: number;
+  /**
+   * The Jinja chat template `encodeChat(messages, 'auto')` renders. fromDir and
+   * fromFile take it from tokenizer_config.json (`chat_template`).
+   */
+  chatTemplate?: string | null;
 }
 
 /** Words longer than this (in UTF-16 units) are encoded without the cache. */
@@ -59,6 +70,9 @@ export class Tokenizer {
    * and decode skips them by default because EOS is a control token.
    */
   readonly padId: number;
+  /** The Jinja chat template of tokenizer_config.json, or null when there is none. */
+  readonly chatTemplate: string | null;
+  private templateVocabCache: TemplateVocab | undefined;
   private readonly model: TokenizerModel;
   private readonly pieceIds: Map<string, number>;
   private readonly decodeVocab: DecodeVocab;
@@ -93,6 +107,7 @@ export class Tokenizer {
       });
     }
     this.padId = padId;
+    this.chatTemplate = options.chatTemplate ?? null;
     this.pieceIds = new Map();
     // Reserved (control / unknown / byte) pieces shadow normal ones, as PieceToId does.
     for (const reservedFirst of [true, false]) {
@@ -147,12 +162,18 @@ export class Tokenizer {
 
   /** Reads a `tokenizer.model` or a `tokenizer.json` (+ `tokenizer_config.json` beside it). */
   static async fromFile(path: string, options?: TokenizerOptions): Promise<Tokenizer> {
-    return new Tokenizer(await readTokenizerModel(path), options);
+    return new Tokenizer(await readTokenizerModel(path), {
+      chatTemplate: await readChatTemplate(path),
+      ...options,
+    });
   }
 
   /** Reads a model directory's tokenizer: tokenizer.json if present, else tokenizer.model. */
   static async fromDir(dir: string, options?: TokenizerOptions): Promise<Tokenizer> {
-    return new Tokenizer(await readTokenizerDir(dir), options);
+    return new Tokenizer(await readTokenizerDir(dir), {
+      chatTemplate: await readChatTemplate(dir),
+      ...options,
+    });
   }
 
   /** From the bytes of a SentencePiece `tokenizer.model`. */
@@ -220,16 +241,92 @@ export class Tokenizer {
   /**
    * Ids of a conversation in a model's chat format. `'mistral-v1'`: mistral-common's
    * v1 instruct encoding (Mistral-7B-Instruct v0.1 / v0.2); see encodeMistralV1.
+   * `'auto'` or `{ jinja }`: a Hugging Face chat template, see renderChat; the
+   * control tokens the template writes become ids, text inside messages never does.
+   * Text between control tokens is encoded as one piece, with SentencePiece's dummy
+   * prefix only at the very start of the conversation (what tokenizers' Metaspace
+   * `prepend_scheme: "first"` does; Mistral's template spells the spaces itself).
    */
-  encodeChat(messages: readonly ChatMessage[], template: ChatTemplate = 'mistral-v1'): number[] {
-    if (template !== 'mistral-v1') {
+  encodeChat(
+    messages: readonly ChatMessage[],
+    template: ChatTemplate = 'mistral-v1',
+    options: RenderChatOptions = {},
+  ): number[] {
+    if (template === 'mistral-v1') return encodeMistralV1(this, messages);
+    const ids: number[] = [];
+    this.renderChatParts(messages, template, options).parts.forEach((part, i) => {
+      if ('special' in part) ids.push(part.special);
+      else this.encodeInto(part.text, ids, i === 0);
+    });
+    return ids;
+  }
+
+  /** The text a Jinja chat template (`'auto'`: tokenizer_config.json's) renders for `messages`. */
+  renderChat(
+    messages: readonly ChatMessage[],
+    template: Exclude<ChatTemplate, 'mistral-v1'> = 'auto',
+    options: RenderChatOptions = {},
+  ): string {
+    return this.renderChatParts(messages, template, options).text;
+  }
+
+  private renderChatParts(
+    messages: readonly ChatMessage[],
+    template: ChatTemplate,
+    options: RenderChatOptions,
+  ): RenderedChat {
+    const parsed = parseWith(messagesSchema, messages, { what: 'chat messages', code: 'E_INPUT' });
+    let source: string;
+    let file: string;
+    if (template === 'auto') {
+      if (this.chatTemplate === null) {
+        throw new RemaxError('E_CONFIG', 'the tokenizer has no chat template', {
+          file: this.file,
+          field: 'chat_template',
+          expected:
+            "a tokenizer_config.json with chat_template beside the tokenizer, or 'mistral-v1'",
+        });
+      }
+      source = this.chatTemplate;
+      file = `${this.file} (tokenizer_config.json chat_template)`;
+    } else if (
+      typeof template === 'object' &&
+      template !== null &&
+      typeof template.jinja === 'string'
+    ) {
+      source = template.jinja;
+      file = template.file ?? 'chat template';
+    } else {
       throw new RemaxError('E_UNSUPPORTED', 'unknown chat template', {
         field: 'template',
         value: template,
-        expected: "'mistral-v1'",
+        expected: "'mistral-v1', 'auto' or { jinja: string }",
       });
     }
-    return encodeMistralV1(this, messages);
+    return renderChatTemplate(source, parsed, this.templateVocab(), options, file);
+  }
+
+  /** Control and unknown pieces are the texts a template may turn into ids. */
+  private templateVocab(): TemplateVocab {
+    if (this.templateVocabCache === undefined) {
+      const specials = new Map<string, number>();
+      this.model.pieces.forEach((p, id) => {
+        const t = this.model.types[id];
+        if ((t === PieceType.CONTROL || t === PieceType.UNKNOWN) && !specials.has(p))
+          specials.set(p, id);
+      });
+      const piece = (id: number) => (id >= 0 ? this.model.pieces[id]! : null);
+      this.templateVocabCache = {
+        specials,
+        tokens: {
+          bos_token: piece(this.bosId),
+          eos_token: piece(this.eosId),
+          unk_token: piece(this.unkId),
+          pad_token: this.model.declaredPadId >= 0 ? piece(this.model.declaredPadId) : null,
+        },
+      };
+    }
+    return this.templateVocabCache;
   }
 
   /** Pieces of `text` (no BOS/EOS): `idToPiece` of each id of `encode(text)`. */
@@ -247,13 +344,20 @@ export class Tokenizer {
     return id;
   }
 
-  /** Appends the ids of `text` (no specials) to `out`. */
-  encodeInto(text: string, out: number[]): void {
+  /**
+   * Appends the ids of `text` (no specials) to `out`. `dummyPrefix: false` leaves
+   * out SentencePiece's leading `▁` (text that continues a conversation).
+   */
+  encodeInto(text: string, out: number[], dummyPrefix = true): void {
     if (this.rawWordKeys) {
-      this.encodeRawWords(text, out);
+      this.encodeRawWords(text, out, dummyPrefix);
       return;
     }
-    const normalized = normalizeText(text, this.model.normalizer);
+    const settings = this.model.normalizer;
+    const normalized = normalizeText(
+      text,
+      dummyPrefix ? settings : { ...settings, addDummyPrefix: false },
+    );
     if (normalized.length === 0) return;
     const start = out.length;
     const encoder = this.model.encoder;
@@ -289,12 +393,12 @@ export class Tokenizer {
    * text, where ' ' and '▁' are both spaces, and normalized one by one (only on a
    * cache miss). Same words, same ids as normalizeText + split.
    */
-  private encodeRawWords(text: string, out: number[]): void {
+  private encodeRawWords(text: string, out: number[], dummyPrefix: boolean): void {
     const t = toWellFormed(text);
     const n = t.length;
     if (n === 0) return;
     let wordStart = 0;
-    let first = this.model.normalizer.addDummyPrefix;
+    let first = this.model.normalizer.addDummyPrefix && dummyPrefix;
     let c = t.charCodeAt(0);
     let prevIsSpace = c === 0x20 || c === SPACE_SYMBOL_CODE;
     for (let j = 1; j <= n; j++) {

@@ -112,19 +112,55 @@ export const ppoSchema = z.strictObject({
   critic_weight_decay: nonNegative,
 });
 
-export const outputSchema = z.strictObject({
-  /** Run directory, relative to the current directory. */
-  dir: z.string().min(1),
-  /** Save an HF checkpoint every N steps (0 = only at the end). */
-  checkpoint_every: z.number().int().nonnegative(),
-  save_dtype: z.enum(['bfloat16', 'float16', 'float32']),
-  /** Largest safetensors shard written. */
-  max_shard_bytes: positiveInt.default(5 * 1024 ** 3),
-  /** Write sample generations every N steps. */
-  samples_every: positiveInt.default(1),
-  /** Render report.html and PNG charts when the run ends. */
-  report: z.boolean().default(true),
+export const wandbSchema = z.strictObject({
+  /** W&B project (`wandb sync -p` takes the same for offline runs). */
+  project: z.string().min(1).default('remax-train-mistral'),
+  /** W&B entity (team or user); null = the API key's default. */
+  entity: z.string().min(1).nullable().default(null),
+  /** Display name of the run; null = the run directory's name. */
+  name: z.string().min(1).nullable().default(null),
+  /**
+   * online: log through @wandb/sdk while training. offline: nothing contacts W&B;
+   * the TensorBoard files are uploaded later with `wandb sync --sync-tensorboard`
+   * (the JS SDK itself drops data offline).
+   */
+  mode: z.enum(['online', 'offline']).default('offline'),
 });
+
+export const outputSchema = z
+  .strictObject({
+    /** Run directory, relative to the current directory. */
+    dir: z.string().min(1),
+    /** Save an HF checkpoint every N steps (0 = only at the end). */
+    checkpoint_every: z.number().int().nonnegative(),
+    save_dtype: z.enum(['bfloat16', 'float16', 'float32']),
+    /** Largest safetensors shard written. */
+    max_shard_bytes: positiveInt.default(5 * 1024 ** 3),
+    /** Write sample generations every N steps. */
+    samples_every: positiveInt.default(1),
+    /** Render report.html and PNG charts when the run ends. */
+    report: z.boolean().default(true),
+    /** Where metrics go besides metrics.jsonl (always written). */
+    report_to: z
+      .array(z.enum(['tensorboard', 'wandb']))
+      .default([])
+      .refine((xs) => new Set(xs).size === xs.length, 'each reporter at most once'),
+    wandb: wandbSchema.prefault({}),
+  })
+  .superRefine((o, ctx) => {
+    if (
+      o.report_to.includes('wandb') &&
+      o.wandb.mode === 'offline' &&
+      !o.report_to.includes('tensorboard')
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['report_to'],
+        message:
+          "wandb with output.wandb.mode: offline needs 'tensorboard' in report_to too: W&B's JavaScript SDK cannot log offline, so `wandb sync --sync-tensorboard` uploads the TensorBoard files (or set output.wandb.mode: online)",
+      });
+    }
+  });
 
 export const runConfigSchema = z.strictObject({
   /** Which algorithm trains the policy: the one field an ablation changes. */

@@ -27,6 +27,7 @@ import { loadParametersInto, saveParameters } from './parameters.js';
 import { TrainProgress } from './progress.js';
 import { loadRunPrompts } from './promptSet.js';
 import { promptBatch } from './prompts.js';
+import { openReporters } from './reporters/index.js';
 import { writeRunReport } from './runReport.js';
 
 export const RESOLVED_CONFIG = 'config.yaml';
@@ -143,6 +144,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     trimSamples(runDir, state.step);
   }
 
+  const reporters = await openReporters(config, runDir, {
+    resumeStep: resumeFrom ? state.step : null,
+  });
   const rng = Rng.fromState(state.rng);
   const genStats = { lastTokens: 0, lastSeconds: 0 };
   let lastScored: { texts: string[]; rewards: Float32Array }[] = [];
@@ -232,6 +236,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         algo: metrics,
       };
       appendMetrics(runDir, record);
+      reporters.log(record);
       records.push(record);
       if (state.step % config.output.samples_every === 0)
         writeSamples(runDir, state.step, texts, lastScored);
@@ -255,6 +260,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   } finally {
     progress.stop();
     process.off('SIGINT', onSigint);
+    await reporters.close();
   }
 
   let finalDir: string | null = null;

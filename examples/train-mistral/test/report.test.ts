@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CHART_HEIGHT, CHART_WIDTH, chartFontFile, pngSize } from '../src/report/charts.js';
 import { chartsFor, writeReport } from '../src/report/report.js';
+import { readSampleLines, reportSamples, SAMPLES_FILE } from '../src/report/samples.js';
 import { ablationRow, ablationTable } from '../src/run/ablate.js';
 import type { StepRecord } from '../src/run/metrics.js';
 import { appendMetrics, readMetrics } from '../src/run/metrics.js';
@@ -87,5 +88,46 @@ describe('ablation table', () => {
     expect(table.split('\n')).toHaveLength(4);
     expect(table).toContain('| ppo | 1 | 10 | 7.0000 | n/a |');
     expect(table).toContain('3.00 MiB');
+  });
+});
+
+describe('report samples', () => {
+  const line = (step: number, call: number, row: number, text: string, reward: number) =>
+    JSON.stringify({ step, call, row, prompt: `p${row}`, text, reward });
+
+  it('pairs each sampled response with the greedy one of the same step and prompt (ReMax)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'remax-samples-'));
+    writeFileSync(
+      join(dir, SAMPLES_FILE),
+      `${[
+        line(5, 0, 0, 'sampled a', 0.5),
+        line(5, 0, 1, 'sampled b', 0.25),
+        line(5, 1, 0, 'greedy a', 0.125),
+        line(5, 1, 1, 'greedy b', -1),
+      ].join('\n')}\n`,
+    );
+    const lines = readSampleLines(dir);
+    expect(reportSamples(lines, 'remax')).toEqual([
+      {
+        step: 5,
+        prompt: 'p0',
+        response: 'sampled a',
+        reward: 0.5,
+        greedy_response: 'greedy a',
+        greedy_reward: 0.125,
+      },
+      {
+        step: 5,
+        prompt: 'p1',
+        response: 'sampled b',
+        reward: 0.25,
+        greedy_response: 'greedy b',
+        greedy_reward: -1,
+      },
+    ]);
+    // PPO has no greedy call: its rows stay without one
+    expect(reportSamples(lines.slice(0, 2), 'ppo')[0]).not.toHaveProperty('greedy_response');
+    writeFileSync(join(dir, SAMPLES_FILE), '{"step": 1}\n');
+    expect(() => readSampleLines(dir)).toThrow(/samples\.jsonl/);
   });
 });

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isRemaxError } from '@remax/core';
-import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { loadRunConfig } from '../src/config/load.js';
 import { appendMetrics, readMetrics, type StepRecord } from '../src/run/metrics.js';
@@ -11,82 +10,9 @@ import { crc32c } from '../src/run/reporters/crc32c.js';
 import { openReporters } from '../src/run/reporters/index.js';
 import { eventFiles, TENSORBOARD_DIR } from '../src/run/reporters/tensorboard.js';
 import { loadWandbSdk, type WandbSdk } from '../src/run/reporters/wandb.js';
+import { bitwiseCrc32c, expectedScalars, readEventFile, readRun } from './tfeventsReader.js';
 
 const tinyYaml = fileURLToPath(new URL('../configs/tiny.yaml', import.meta.url));
-
-// ---- an independent reader: TFRecord framing checked with a bitwise CRC-32C, and
-// the Event protos decoded by protobufjs from TensorBoard's own field numbers
-// (tensorboard/compat/proto/event.proto, summary.proto).
-const root = protobuf.parse(`
-syntax = "proto3";
-message Value { string tag = 1; float simple_value = 2; }
-message Summary { repeated Value value = 1; }
-message Event { double wall_time = 1; int64 step = 2; string file_version = 3; Summary summary = 5; }
-`).root;
-const EventType = root.lookupType('Event');
-
-function bitwiseCrc32c(bytes: Uint8Array): number {
-  let crc = ~0 >>> 0;
-  for (const b of bytes) {
-    crc ^= b;
-    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
-  }
-  return ~crc >>> 0;
-}
-const masked = (b: Uint8Array) => {
-  const c = bitwiseCrc32c(b);
-  return (((c >>> 15) | (c << 17)) + 0xa282ead8) >>> 0;
-};
-
-interface DecodedEvent {
-  wallTime: number;
-  step: number;
-  fileVersion: string;
-  scalars: Map<string, number>;
-}
-
-/** Reads records until the end or the first torn / corrupt one, as TensorBoard's reader does. */
-function readEventFile(file: string): DecodedEvent[] {
-  const buf = readFileSync(file);
-  const out: DecodedEvent[] = [];
-  let at = 0;
-  while (at + 12 <= buf.length) {
-    const len = Number(buf.readBigUInt64LE(at));
-    if (buf.readUInt32LE(at + 8) !== masked(buf.subarray(at, at + 8))) break;
-    if (at + 12 + len + 4 > buf.length) break;
-    const data = buf.subarray(at + 12, at + 12 + len);
-    if (buf.readUInt32LE(at + 12 + len) !== masked(data)) break;
-    const e = EventType.toObject(EventType.decode(data), { longs: Number, defaults: true }) as {
-      wallTime: number;
-      step: number;
-      fileVersion: string;
-      summary?: { value: { tag: string; simpleValue: number }[] };
-    };
-    out.push({
-      wallTime: e.wallTime,
-      step: e.step,
-      fileVersion: e.fileVersion,
-      scalars: new Map((e.summary?.value ?? []).map((v) => [v.tag, v.simpleValue])),
-    });
-    at += 12 + len + 4;
-  }
-  return out;
-}
-
-/** Every scalar of a run directory's event files, in TensorBoard's file order. */
-function readRun(runDir: string): DecodedEvent[] {
-  return eventFiles(join(runDir, TENSORBOARD_DIR)).flatMap(readEventFile);
-}
-
-/** What metrics.jsonl says each scalar is, by default as float32 (simple_value's type). */
-function expectedScalars(r: StepRecord, round = Math.fround): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const [k, v] of Object.entries(r)) {
-    if (k !== 'step' && k !== 'algo' && typeof v === 'number') m.set(k, round(v));
-  }
-  for (const [k, v] of Object.entries(r.algo)) m.set(k, round(v));
-  return m;
-}
 
 function record(step: number): StepRecord {
   return {

@@ -1,7 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { RunConfig } from '../config/schema.js';
-import { type Sample, writeReport } from '../report/report.js';
+import { writeReport } from '../report/report.js';
+import { readSampleLines, reportSamples } from '../report/samples.js';
 import type { StepRecord } from './metrics.js';
 
 function mean(xs: readonly (number | null)[]): number | null {
@@ -28,25 +27,7 @@ export async function writeRunReport(
   config: RunConfig,
   records: readonly StepRecord[],
 ): Promise<string> {
-  const samplesFile = join(runDir, 'samples.jsonl');
-  const samples: Sample[] = existsSync(samplesFile)
-    ? readFileSync(samplesFile, 'utf8')
-        .split('\n')
-        .filter((l) => l.trim() !== '')
-        .map(
-          (l) =>
-            JSON.parse(l) as {
-              step: number;
-              call: number;
-              text: string;
-              prompt: string | null;
-              reward: number;
-            },
-        )
-        .filter((s) => s.call === 0)
-        .slice(-10)
-        .map((s) => ({ step: s.step, prompt: s.prompt ?? '', response: s.text, reward: s.reward }))
-    : [];
+  const samples = reportSamples(readSampleLines(runDir), config.algo);
   return writeReport(runDir, {
     title: `${config.algo} run: ${runDir}`,
     series: [{ label: config.algo, records }],

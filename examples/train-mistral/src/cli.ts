@@ -14,7 +14,7 @@ import { ablate } from './run/ablate.js';
 import { evaluatePair } from './run/evaluate.js';
 import { readMetrics } from './run/metrics.js';
 import { loadRunPrompts } from './run/promptSet.js';
-import { promptIds } from './run/prompts.js';
+import { chatTemplateOf, promptIds } from './run/prompts.js';
 import { writeRunReport } from './run/runReport.js';
 import { readResolvedConfig, train } from './run/train.js';
 
@@ -206,10 +206,11 @@ program
     }) => {
       const { config } = loadRunConfig(opts.config, { set: opts.set });
       const tokenizer = await Tokenizer.fromDir(config.policy.path);
+      const template = chatTemplateOf(config);
       const candidates = await readPromptSource(resolve(opts.input));
       const { prompts, stats } = selectPrompts(candidates, {
         filters: config.data.filters,
-        promptLength: (p) => promptIds(tokenizer, p).length,
+        promptLength: (p) => promptIds(tokenizer, p, template).length,
         maxPromptSeq: config.data.max_prompt_seq,
         seed: config.seed,
         count: opts.num ?? config.data.num_prompts + config.data.eval_prompts,

@@ -79,7 +79,13 @@ function resolvePaths(config: RunConfig, base: string): RunConfig {
       ...config.critic,
       path: config.critic.path === null ? null : abs(config.critic.path),
     },
-    data: { ...config.data, source: abs(config.data.source) },
+    data: {
+      ...config.data,
+      source: abs(config.data.source),
+      chat_template: config.data.chat_template.endsWith('.jinja')
+        ? abs(config.data.chat_template)
+        : config.data.chat_template,
+    },
   };
 }
 

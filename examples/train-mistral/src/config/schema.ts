@@ -51,7 +51,19 @@ export const dataSchema = z.strictObject({
   max_prompt_seq: positiveInt,
   /** Most new tokens per response. */
   max_answer_seq: positiveInt,
-  chat_template: z.literal('mistral-v1').default('mistral-v1'),
+  /**
+   * Prompt format: mistral-v1 (built in, mistral-common's encoding), auto (the
+   * policy's tokenizer_config.json chat_template) or a .jinja file (relative to
+   * the config file). The reward model reads prompts back as mistral-v1, so a
+   * template must encode them the same way (checked at start).
+   */
+  chat_template: z
+    .string()
+    .min(1)
+    .refine((t) => t === 'auto' || t === 'mistral-v1' || t.endsWith('.jinja'), {
+      message: 'expected auto | mistral-v1 | the path of a .jinja file',
+    })
+    .default('mistral-v1'),
   filters: filtersSchema.prefault({}),
 });
 

@@ -7,7 +7,7 @@ import { generate } from '@remax/rollout';
 import { Tokenizer } from '@remax/tokenizer';
 import type { RunConfig } from '../config/schema.js';
 import type { PreparedPrompt } from '../data/prepare.js';
-import { promptBatch } from './prompts.js';
+import { chatTemplateOf, promptBatch } from './prompts.js';
 
 /** Wilson score interval of a proportion (95% by default). */
 export function wilsonInterval(successes: number, n: number, z = 1.959964): [number, number] {
@@ -44,6 +44,7 @@ async function generateAndScore(
     const batch = promptBatch(
       tokenizer,
       chunk.map((p) => p.prompt),
+      chatTemplateOf(config),
     );
     try {
       const result = await generate(model, batch, {

@@ -9,7 +9,7 @@ import {
   selectPrompts,
   toJsonl,
 } from '../data/prepare.js';
-import { promptIds } from './prompts.js';
+import { chatTemplateOf, promptIds } from './prompts.js';
 
 export interface RunPrompts {
   train: PreparedPrompt[];
@@ -27,10 +27,11 @@ export async function loadRunPrompts(
   tokenizer: Tokenizer,
   runDir?: string,
 ): Promise<{ prompts: RunPrompts; stats: SelectionStats }> {
+  const template = chatTemplateOf(config);
   const candidates = await readPromptSource(config.data.source);
   const { prompts, stats } = selectPrompts(candidates, {
     filters: config.data.filters,
-    promptLength: (p) => promptIds(tokenizer, p).length,
+    promptLength: (p) => promptIds(tokenizer, p, template).length,
     maxPromptSeq: config.data.max_prompt_seq,
     seed: config.seed,
     count: config.data.num_prompts + config.data.eval_prompts,

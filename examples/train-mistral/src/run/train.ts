@@ -26,7 +26,7 @@ import { loadRunModels } from './models.js';
 import { loadParametersInto, saveParameters } from './parameters.js';
 import { TrainProgress } from './progress.js';
 import { loadRunPrompts } from './promptSet.js';
-import { promptBatch } from './prompts.js';
+import { chatTemplateOf, promptBatch } from './prompts.js';
 import { openReporters } from './reporters/index.js';
 import { writeRunReport } from './runReport.js';
 
@@ -147,6 +147,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const reporters = await openReporters(config, runDir, {
     resumeStep: resumeFrom ? state.step : null,
   });
+  const chatTemplate = chatTemplateOf(config);
   const rng = Rng.fromState(state.rng);
   const genStats = { lastTokens: 0, lastSeconds: 0 };
   let lastScored: { texts: string[]; rewards: Float32Array }[] = [];
@@ -213,7 +214,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         .map((i) => prompts.train[i]?.prompt ?? '');
       lastScored = [];
       const t0 = performance.now();
-      const { metrics, peakBytes } = await runStep(algorithm, models.tokenizer, texts);
+      const { metrics, peakBytes } = await runStep(
+        algorithm,
+        models.tokenizer,
+        texts,
+        chatTemplate,
+      );
       const seconds = (performance.now() - t0) / 1000;
       state = {
         ...state,
@@ -288,8 +294,9 @@ async function runStep(
   algorithm: ReturnType<AlgorithmFactory['create']>,
   tokenizer: Parameters<typeof promptBatch>[0],
   texts: string[],
+  chatTemplate: ReturnType<typeof chatTemplateOf>,
 ): Promise<{ metrics: StepMetrics; peakBytes: number }> {
-  const batch = promptBatch(tokenizer, texts);
+  const batch = promptBatch(tokenizer, texts, chatTemplate);
   try {
     const experience = await algorithm.makeExperience(batch);
     try {

@@ -15,6 +15,7 @@ import { evaluatePair } from './run/evaluate.js';
 import { readMetrics } from './run/metrics.js';
 import { loadRunPrompts } from './run/promptSet.js';
 import { chatTemplateOf, promptIds } from './run/prompts.js';
+import { reporterHints } from './run/reporters/where.js';
 import { writeRunReport } from './run/runReport.js';
 import { readResolvedConfig, train } from './run/train.js';
 
@@ -261,7 +262,8 @@ program
   .action(async (dir: string) => {
     const runDir = resolve(dir);
     const config = parseRunConfig(readResolvedConfig(runDir), join(runDir, 'config.yaml'));
-    console.log(await writeRunReport(runDir, config, readMetrics(runDir)));
+    console.log(`report: ${await writeRunReport(runDir, config, readMetrics(runDir))}`);
+    for (const line of reporterHints(runDir, config)) console.log(line);
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -10,6 +10,7 @@ import { crc32c } from '../src/run/reporters/crc32c.js';
 import { openReporters } from '../src/run/reporters/index.js';
 import { eventFiles, TENSORBOARD_DIR } from '../src/run/reporters/tensorboard.js';
 import { loadWandbSdk, type WandbSdk } from '../src/run/reporters/wandb.js';
+import { reporterHints } from '../src/run/reporters/where.js';
 import { bitwiseCrc32c, expectedScalars, readEventFile, readRun } from './tfeventsReader.js';
 
 const tinyYaml = fileURLToPath(new URL('../configs/tiny.yaml', import.meta.url));
@@ -203,5 +204,20 @@ describe('W&B reporter', () => {
     } catch (e) {
       expect(isRemaxError(e) && e.code === 'E_CONFIG' && /@wandb\/sdk/.test(e.message)).toBe(true);
     }
+  });
+});
+
+describe('report hints', () => {
+  it('say where the event files are, how to open them and how to upload them offline', async () => {
+    const runDir = mkdtempSync(join(tmpdir(), 'remax-hints-'));
+    const config = runConfig('[tensorboard, wandb]', ['output.wandb.project=proj']);
+    expect(reporterHints(runDir, config)[0]).toMatch(/no event files/);
+    await logSteps(runDir, [1], null);
+    const lines = reporterHints(runDir, config);
+    const dir = join(runDir, 'tensorboard');
+    expect(lines[0]).toBe(`tensorboard: ${dir} (1 event file)`);
+    expect(lines[1]).toContain(`tensorboard --logdir "${dir}"`);
+    expect(lines[2]).toContain(`wandb sync --sync-tensorboard -p proj "${dir}"`);
+    expect(reporterHints(runDir, runConfig('[tensorboard]'))).toHaveLength(2);
   });
 });

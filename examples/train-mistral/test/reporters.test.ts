@@ -171,6 +171,14 @@ describe('W&B reporter', () => {
     expect(calls.log[0]![0]).toEqual(Object.fromEntries(expectedScalars(record(1), (v) => v)));
     expect(calls.finished).toBe(1);
 
+    process.env['WANDB_MODE'] = 'offline';
+    try {
+      await expect(
+        openReporters(config, runDir, { resumeStep: 1, wandbSdk: fakeSdk().sdk }),
+      ).rejects.toThrow(/WANDB_MODE/);
+    } finally {
+      delete process.env['WANDB_MODE'];
+    }
     const resumed = fakeSdk();
     const again = await openReporters(config, runDir, { resumeStep: 1, wandbSdk: resumed.sdk });
     again.log(record(2));

@@ -2,6 +2,7 @@
 // output.report_to lists them.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { RemaxError } from '@remax/core';
 import type { RunConfig } from '../../config/schema.js';
 import type { StepRecord } from '../metrics.js';
 import { stepScalars } from './scalars.js';
@@ -40,6 +41,20 @@ export async function openReporters(
   const tb = reportTo.includes('tensorboard') ? new TensorBoardWriter(tbDir) : null;
   let wb: WandbReporter | null = null;
   if (reportTo.includes('wandb') && wandb.mode === 'online') {
+    const envMode = process.env['WANDB_MODE'];
+    if (envMode !== undefined && envMode !== 'online' && envMode !== 'run') {
+      // the JS SDK would drop every point without a word
+      tb?.close();
+      throw new RemaxError(
+        'E_CONFIG',
+        'output.wandb.mode is online but WANDB_MODE says otherwise',
+        {
+          field: 'output.wandb.mode',
+          value: `online (WANDB_MODE=${envMode})`,
+          expected: 'unset WANDB_MODE, or set output.wandb.mode: offline',
+        },
+      );
+    }
     try {
       wb = await WandbReporter.start(options.wandbSdk ?? (await loadWandbSdk()), {
         runDir,

@@ -1,30 +1,16 @@
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isRemaxError } from '@remax/core';
 import protobuf from 'protobufjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { padBatch, Tokenizer } from '../src/index.js';
+import { expectRemaxError } from './expectRemaxError.js';
 import { FIXTURES } from './fixtures.js';
 
 let mistral: Tokenizer;
 beforeAll(async () => {
   mistral = await Tokenizer.fromFile(`${FIXTURES}mistral-v1.model`);
 });
-
-function expectRemaxError(fn: () => unknown, code: string, text?: RegExp): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(isRemaxError(e), String(e)).toBe(true);
-    if (isRemaxError(e)) {
-      expect(e.code).toBe(code);
-      if (text) expect(e.message).toMatch(text);
-    }
-    return;
-  }
-  throw new Error('expected a RemaxError');
-}
 
 describe('special tokens', () => {
   it('keeps "<s>" in text as plain text, never a control id', () => {

@@ -1,9 +1,9 @@
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isRemaxError } from '@remax/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type ChatMessage, Tokenizer } from '../src/index.js';
+import { expectRemaxError } from './expectRemaxError.js';
 import { type ChatCase, FIXTURES, readJsonl } from './fixtures.js';
 
 // Real templates (tokenizer_config.json `chat_template`) and what Python Jinja2,
@@ -29,20 +29,6 @@ function modelDir(config: Record<string, unknown>): string {
   copyFileSync(`${FIXTURES}mistral-v1.model`, join(dir, 'tokenizer.model'));
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(config));
   return dir;
-}
-
-function expectRemaxError(fn: () => unknown, code: string, text?: RegExp): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(isRemaxError(e), String(e)).toBe(true);
-    if (isRemaxError(e)) {
-      expect(e.code).toBe(code);
-      if (text) expect(e.message).toMatch(text);
-    }
-    return;
-  }
-  throw new Error('expected a RemaxError');
 }
 
 let mistral: Tokenizer;

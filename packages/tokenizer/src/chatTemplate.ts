@@ -48,9 +48,18 @@ function placeholdersFor(specials: readonly string[], avoid: readonly string[]):
   return out;
 }
 
+/** Parsed templates by source (a run renders one template for every prompt). */
+const parsed = new Map<string, Template>();
+const MAX_PARSED = 8;
+
 function parseTemplate(source: string, file: string): Template {
+  const cached = parsed.get(source);
+  if (cached) return cached;
   try {
-    return new Template(source);
+    const template = new Template(source);
+    if (parsed.size >= MAX_PARSED) parsed.clear();
+    parsed.set(source, template);
+    return template;
   } catch (cause) {
     throw new RemaxError('E_FORMAT', 'chat template is not valid Jinja', {
       file,

@@ -186,6 +186,13 @@ describe('W&B reporter', () => {
     expect((resumed.calls.init[0] as { name: string }).name).toMatch(/\(from step 2\)$/);
     const runs = readFileSync(join(runDir, 'wandb-runs.jsonl'), 'utf8').trim().split('\n');
     expect(runs.map((l) => (JSON.parse(l) as { first_step: number }).first_step)).toEqual([1, 2]);
+    // a fresh run in the same directory starts the list again
+    await (
+      await openReporters(config, runDir, { resumeStep: null, wandbSdk: fakeSdk().sdk })
+    ).close();
+    expect(readFileSync(join(runDir, 'wandb-runs.jsonl'), 'utf8').trim().split('\n')).toHaveLength(
+      1,
+    );
   });
 
   it('offline: never loads the SDK; needs tensorboard, whose files `wandb sync` uploads', async () => {

@@ -7,7 +7,7 @@ import type { RunConfig } from '../../config/schema.js';
 import type { StepRecord } from '../metrics.js';
 import { stepScalars } from './scalars.js';
 import { TENSORBOARD_DIR, TensorBoardWriter, trimEventFiles } from './tensorboard.js';
-import { loadWandbSdk, WandbReporter, type WandbSdk } from './wandb.js';
+import { loadWandbSdk, WANDB_RUNS_FILE, WandbReporter, type WandbSdk } from './wandb.js';
 
 export interface Reporters {
   /** Sends one step's metrics to every reporter. */
@@ -25,7 +25,8 @@ export interface OpenReportersOptions {
 }
 
 /**
- * Opens the configured reporters. A fresh run starts an empty tensorboard/; a
+ * Opens the configured reporters. A fresh run starts an empty tensorboard/ (and
+ * an empty wandb-runs.jsonl); a
  * resumed one keeps the earlier event files up to the checkpoint step and
  * writes the steps after it to a new file.
  */
@@ -36,8 +37,10 @@ export async function openReporters(
 ): Promise<Reporters> {
   const { report_to: reportTo, wandb } = config.output;
   const tbDir = join(runDir, TENSORBOARD_DIR);
-  if (options.resumeStep === null) rmSync(tbDir, { recursive: true, force: true });
-  else trimEventFiles(tbDir, options.resumeStep);
+  if (options.resumeStep === null) {
+    rmSync(tbDir, { recursive: true, force: true });
+    rmSync(join(runDir, WANDB_RUNS_FILE), { force: true });
+  } else trimEventFiles(tbDir, options.resumeStep);
   const tb = reportTo.includes('tensorboard') ? new TensorBoardWriter(tbDir) : null;
   let wb: WandbReporter | null = null;
   if (reportTo.includes('wandb') && wandb.mode === 'online') {

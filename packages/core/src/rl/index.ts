@@ -1,6 +1,12 @@
 // The parts every REINFORCE-style algorithm shares (ReMax, PPO, GRPO, RLOO, REINFORCE++).
 export { type ExperienceMetricsInput, experienceMetrics } from './experienceMetrics.js';
 export { groupMeans, unbiasedStd } from './groupStats.js';
+export {
+  experienceRows,
+  type GroupExperience,
+  sampleScoredGroups,
+  trainInMicroBatches,
+} from './groupSteps.js';
 export { type KLEstimator, klEstimate, klEstimateTensor, sampledKL } from './kl.js';
 export { AdaptiveKLController, FixedKLController, type KLController } from './klController.js';
 export {
@@ -10,6 +16,7 @@ export {
   responseMask,
   responseMaskTensor,
 } from './policyGradient.js';
+export { readScoredBatch, type ScoredBatch, type ScoredRows } from './scoredBatch.js';
 export {
   checkSequenceBatch,
   type KLPenalty,

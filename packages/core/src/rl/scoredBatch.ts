@@ -47,6 +47,7 @@ export interface ScoredRows {
   scores: Float32Array;
   /** Response mask [B, T-1]: attention_mask[:, 1:] with the prompt's columns zeroed. */
   mask: number[][];
+  /** Old and reference log-probabilities [B, T-1], 0 off the response mask (pads hold no number). */
   oldLogprobs: number[][];
   refLogprobs: number[][];
   /** The loss rows [s, e). */
@@ -98,14 +99,18 @@ export function readScoredBatch(
     const raw = policy.logprobsOf({ inputIds: part.inputIds, attentionMask: part.attentionMask });
     // where(), not a product with the mask: pad-query positions may hold NaN, and 0 * NaN = NaN
     const logprobs = tf.where(tf.cast(rowMask, 'bool'), raw, tf.zerosLike(raw)) as tf.Tensor2D;
-    const oldLogprobs =
+    const oldLogprobs = onResponse(
       inputs.oldLogprobs === undefined
         ? (logprobs.arraySync() as number[][])
-        : perPosition(inputs.oldLogprobs, B, T, `${where}: oldLogprobs`);
-    const refLogprobs =
+        : perPosition(inputs.oldLogprobs, B, T, `${where}: oldLogprobs`),
+      mask,
+    );
+    const refLogprobs = onResponse(
       inputs.refLogprobs === undefined
         ? tf.tidy(() => reference.logprobsOf(inputs).arraySync() as number[][])
-        : perPosition(inputs.refLogprobs, B, T, `${where}: refLogprobs`);
+        : perPosition(inputs.refLogprobs, B, T, `${where}: refLogprobs`),
+      mask,
+    );
     return {
       B,
       T,
@@ -159,4 +164,8 @@ function perPosition(x: tf.Tensor2D | Rows, B: number, T: number, field: string)
     });
   }
   return rows;
+}
+
+function onResponse(values: number[][], mask: Rows): number[][] {
+  return values.map((row, b) => row.map((v, t) => (mask[b]?.[t] === 1 ? v : 0)));
 }

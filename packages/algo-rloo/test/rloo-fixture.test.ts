@@ -1,0 +1,99 @@
+// rlooLoss against fixtures/algo/rloo.json: one on-policy RLOO step of
+// tiny-mistral-swa against its reference-policy (float64 PyTorch reference of
+// TRL's RLOOTrainer at f2cd577 and of Ahmadian et al.'s classic form).
+import { gradsByName, initBackend, tf } from '@remax/core';
+import type { CausalLM } from '@remax/model-mistral';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rlooLoss, rlooSequenceLosses } from '../src/loss.js';
+import { expectGradients, loadModels, rlooFixture, scoredBatch } from './fixture.js';
+
+const f = rlooFixture();
+let policy: CausalLM;
+let reference: CausalLM;
+
+beforeAll(async () => {
+  await initBackend();
+  ({ policy, reference } = await loadModels());
+});
+afterAll(() => {
+  policy?.dispose();
+  reference?.dispose();
+});
+
+const close = (got: number, want: number, rel: number) =>
+  expect(Math.abs(got - want), `${got} vs ${want}`).toBeLessThanOrEqual(
+    rel * Math.abs(want) + 1e-7,
+  );
+
+describe('rlooLoss reproduces rloo.json', () => {
+  for (const v of f.variants) {
+    const name = `form ${v.form}${v.normalize_advantages ? ', normalized advantages' : ''}`;
+    it(`${name}: KL sums, baselines, advantages, loss, every gradient`, () => {
+      const x = scoredBatch(f);
+      const options = {
+        form: v.form,
+        beta: v.beta,
+        ...(v.normalize_advantages !== undefined && {
+          normalizeAdvantages: v.normalize_advantages,
+        }),
+        ...(v.epsilon_low !== undefined && { epsilonLow: v.epsilon_low }),
+        ...(v.epsilon_high !== undefined && { epsilonHigh: v.epsilon_high }),
+      };
+      let stats: ReturnType<typeof rlooLoss>['stats'] | undefined;
+      const { loss, grads } = gradsByName(() => {
+        const out = rlooLoss(policy, reference, x, options);
+        stats = out.stats;
+        return out.loss;
+      }, policy.parameters());
+      try {
+        const s = stats as NonNullable<typeof stats>;
+        v.kl_sum.forEach((k, i) => close(s.klSum[i] as number, k, 1e-5));
+        v.rlhf_reward.forEach((r, i) => close(s.rlhfReward[i] as number, r, 1e-5));
+        v.baseline.forEach((b, i) => close(s.baseline[i] as number, b, 1e-5));
+        v.advantages.forEach((a, i) => close(s.advantages[i] as number, a, 1e-5));
+        if (v.loss_zero_in_exact_arithmetic) expect(Math.abs(loss)).toBeLessThan(1e-6);
+        else close(loss, v.loss, 1e-5);
+        expectGradients(grads, v, expect);
+      } finally {
+        tf.dispose([...grads.values(), x.inputIds, x.attentionMask]);
+      }
+    });
+  }
+
+  it('trl_clip_math: the clipped sequence-ratio loss and its gradient on given tensors', () => {
+    const c = f.trl_clip_math;
+    const lp = tf.tensor2d(c.logprobs, undefined, 'float32');
+    const grad = tf.grad((logprobs: tf.Tensor) =>
+      tf.mean(
+        rlooSequenceLosses(
+          logprobs as tf.Tensor2D,
+          tf.tensor2d(c.old_logprobs),
+          tf.tensor2d(c.mask),
+          tf.tensor1d(c.advantages),
+          { form: 'trl', epsilonLow: c.epsilon_low, epsilonHigh: c.epsilon_high },
+        ),
+      ),
+    );
+    const loss = tf.tidy(
+      () =>
+        tf
+          .mean(
+            rlooSequenceLosses(
+              lp,
+              tf.tensor2d(c.old_logprobs),
+              tf.tensor2d(c.mask),
+              tf.tensor1d(c.advantages),
+              { form: 'trl', epsilonLow: c.epsilon_low, epsilonHigh: c.epsilon_high },
+            ),
+          )
+          .dataSync()[0],
+    ) as number;
+    close(loss, c.loss, 1e-5);
+    const g = grad(lp);
+    const got = g.arraySync() as number[][];
+    c.dloss_dlogprobs.forEach((row, b) => {
+      row.forEach((want, t) => close(got[b]?.[t] as number, want, 1e-5));
+    });
+    tf.dispose([lp, g]);
+  });
+});

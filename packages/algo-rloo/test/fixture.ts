@@ -4,19 +4,13 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tf } from '@remax/core';
 import { type CausalLM, loadCausalLM } from '@remax/model-mistral';
+import type { GoldenGradients } from '../../../test-support/goldenGradients.js';
 
 export const FIXTURES = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
 
-export interface GradientGolden {
+export interface RlooVariant extends GoldenGradients {
   loss: number;
   loss_zero_in_exact_arithmetic: boolean;
-  grad_l2_norm: Record<string, number>;
-  grad_total_l2_norm: number;
-  /** HF layout; matrices as nested rows. */
-  grad_values: Record<string, number[] | number[][]>;
-}
-
-export interface RlooVariant extends GradientGolden {
   form: 'classic' | 'trl';
   beta: number;
   normalize_advantages?: boolean;
@@ -67,31 +61,4 @@ export function scoredBatch(f: RlooFixture) {
     scores: f.scores,
     groupSize: f.num_generations,
   };
-}
-
-const l2 = (x: ArrayLike<number>) => Math.sqrt(Array.from(x).reduce((s, v) => s + v * v, 0));
-
-/** Every parameter's gradient norm (1e-4 relative), the total norm, and the full gradients given. */
-export function expectGradients(
-  grads: ReadonlyMap<string, tf.Tensor>,
-  want: GradientGolden,
-  expect: (actual: unknown, message?: string) => { toBeLessThan(n: number): void },
-): void {
-  let total = 0;
-  for (const [name, norm] of Object.entries(want.grad_l2_norm)) {
-    const got = l2((grads.get(name) as tf.Tensor).dataSync());
-    total += got * got;
-    expect(Math.abs(got - norm) / norm, name).toBeLessThan(1e-4);
-  }
-  const wantTotal = want.grad_total_l2_norm;
-  expect(Math.abs(Math.sqrt(total) - wantTotal) / wantTotal, 'total').toBeLessThan(1e-4);
-  for (const [name, nested] of Object.entries(want.grad_values)) {
-    const values = nested.flat();
-    const got = (grads.get(name) as tf.Tensor).dataSync();
-    // 10 significant digits in the file; 1e-4 relative to the tensor's RMS
-    const scale = l2(values) / Math.sqrt(values.length);
-    values.forEach((v, i) => {
-      expect(Math.abs((got[i] as number) - v), `${name}[${i}]`).toBeLessThan(1e-4 * scale);
-    });
-  }
 }

@@ -4,8 +4,9 @@
 import { gradsByName, initBackend, tf } from '@remax/core';
 import type { CausalLM } from '@remax/model-mistral';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectClose, expectGradients } from '../../../test-support/goldenGradients.js';
 import { rlooLoss, rlooSequenceLosses } from '../src/loss.js';
-import { expectGradients, loadModels, rlooFixture, scoredBatch } from './fixture.js';
+import { loadModels, rlooFixture, scoredBatch } from './fixture.js';
 
 const f = rlooFixture();
 let policy: CausalLM;
@@ -20,10 +21,8 @@ afterAll(() => {
   reference?.dispose();
 });
 
-const close = (got: number, want: number, rel: number) =>
-  expect(Math.abs(got - want), `${got} vs ${want}`).toBeLessThanOrEqual(
-    rel * Math.abs(want) + 1e-7,
-  );
+const closeAll = (got: readonly number[], want: readonly number[], rel: number, what = 'value') =>
+  expectClose(got, want, rel, expect, what);
 
 describe('rlooLoss reproduces rloo.json', () => {
   for (const v of f.variants) {
@@ -47,12 +46,12 @@ describe('rlooLoss reproduces rloo.json', () => {
       }, policy.parameters());
       try {
         const s = stats as NonNullable<typeof stats>;
-        v.kl_sum.forEach((k, i) => close(s.klSum[i] as number, k, 1e-5));
-        v.rlhf_reward.forEach((r, i) => close(s.rlhfReward[i] as number, r, 1e-5));
-        v.baseline.forEach((b, i) => close(s.baseline[i] as number, b, 1e-5));
-        v.advantages.forEach((a, i) => close(s.advantages[i] as number, a, 1e-5));
+        closeAll(s.klSum, v.kl_sum, 1e-5, 'klSum');
+        closeAll(s.rlhfReward, v.rlhf_reward, 1e-5, 'rlhfReward');
+        closeAll(s.baseline, v.baseline, 1e-5, 'baseline');
+        closeAll(s.advantages, v.advantages, 1e-5, 'advantages');
         if (v.loss_zero_in_exact_arithmetic) expect(Math.abs(loss)).toBeLessThan(1e-6);
-        else close(loss, v.loss, 1e-5);
+        else closeAll([loss], [v.loss], 1e-5, 'loss');
         expectGradients(grads, v, expect);
       } finally {
         tf.dispose([...grads.values(), x.inputIds, x.attentionMask]);
@@ -88,12 +87,10 @@ describe('rlooLoss reproduces rloo.json', () => {
           )
           .dataSync()[0],
     ) as number;
-    close(loss, c.loss, 1e-5);
+    closeAll([loss], [c.loss], 1e-5, 'loss');
     const g = grad(lp);
     const got = g.arraySync() as number[][];
-    c.dloss_dlogprobs.forEach((row, b) => {
-      row.forEach((want, t) => close(got[b]?.[t] as number, want, 1e-5));
-    });
+    closeAll(got.flat(), c.dloss_dlogprobs.flat(), 1e-5, 'dloss_dlogprobs');
     tf.dispose([lp, g]);
   });
 });

@@ -1,8 +1,8 @@
 import { initBackend, tf } from '@remax/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BigramPolicy } from '../../../test-support/toyPolicy.js';
 import { remaxLoss } from '../src/loss.js';
 import { greedyBaseline, remaxReturns } from '../src/returns.js';
-import { BigramPolicy } from './toyPolicy.js';
 
 let policy: BigramPolicy;
 let reference: BigramPolicy;

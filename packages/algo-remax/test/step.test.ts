@@ -10,8 +10,8 @@ import {
   tf,
 } from '@remax/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BigramPolicy } from '../../../test-support/toyPolicy.js';
 import { ReMax } from '../src/remax.js';
-import { BigramPolicy } from './toyPolicy.js';
 
 const SAMPLED = [
   [0, 1, 4, 5, 6, 7, 2, 0],

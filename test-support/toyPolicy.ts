@@ -1,6 +1,11 @@
 // A bigram "language model" (logits = onehot(ids) E W) implementing Policy, for
 // loss-wiring and leak tests that do not need a transformer.
-import { logprobsFromLogits, type Policy, type TokenBatch, tf } from '@remax/core';
+import {
+  logprobsFromLogits,
+  type Policy,
+  type TokenBatch,
+  tf,
+} from '../packages/core/src/index.js';
 
 export class BigramPolicy implements Policy {
   private readonly params: Map<string, tf.Variable>;

@@ -2,21 +2,18 @@
 //   rollout (k samples per prompt) -> rewards -> scores (policy, reference;
 //   no gradient) -> per-token KL rewards, returns, global whitening -> clipped
 //   token-mean loss + gradients (micro-batched) -> clip -> AdamW.
+// The step's plumbing is @remax/core's GroupAlgorithm; REINFORCE++ brings its loss.
 import {
-  type Algorithm,
   type AlgorithmContext,
   type AlgorithmFactory,
-  type AlgorithmState,
-  experienceRows,
+  GroupAlgorithm,
   type GroupExperience,
   mean,
-  ParameterUpdater,
   parseWith,
   responseMask,
+  type ScoredBatch,
   type StepMetrics,
-  sampleScoredGroups,
-  type TokenBatch,
-  trainInMicroBatches,
+  type tf,
 } from '@remax/core';
 import { reinforcePPAdvantages } from './advantages.js';
 import {
@@ -26,31 +23,20 @@ import {
 } from './config.js';
 import { reinforcePPLoss } from './loss.js';
 
-export class ReinforcePP implements Algorithm<GroupExperience> {
+export class ReinforcePP extends GroupAlgorithm<ReinforcePPConfig> {
   readonly name = 'reinforce_pp';
-  readonly config: ReinforcePPConfig;
-  private readonly updater: ParameterUpdater;
 
-  constructor(
-    config: ReinforcePPConfigInput,
-    private readonly ctx: AlgorithmContext,
-  ) {
-    this.config = parseWith(ReinforcePPConfigSchema, config, { what: 'REINFORCE++ config' });
-    this.updater = new ParameterUpdater(ctx.policy.parameters(), this.config);
+  constructor(config: ReinforcePPConfigInput, ctx: AlgorithmContext) {
+    const c = parseWith(ReinforcePPConfigSchema, config, { what: 'REINFORCE++ config' });
+    super(c, ctx, c.klEstimator);
   }
 
-  async makeExperience(prompts: TokenBatch): Promise<GroupExperience> {
-    const c = this.config;
-    // 1-3. k samples per prompt, their rewards, policy and reference scores
-    const experience = await sampleScoredGroups(this.ctx, prompts, {
-      samplesPerPrompt: c.samplesPerPrompt,
-      microBatchSize: c.microBatchSize,
-      klPenalty: 'sampled',
-      klEstimator: c.klEstimator,
-    });
-    // 4. rewards, returns and advantages, here for the metrics; the loss
-    //    recomputes them from the same numbers
-    const { scored, batch, scores, groupSize } = experience;
+  protected loss(inputs: ScoredBatch): tf.Scalar {
+    return reinforcePPLoss(this.ctx.policy, this.ctx.reference, inputs, this.config).loss;
+  }
+
+  /** Rewards, returns and advantages for the metrics; the loss recomputes them from the same numbers. */
+  protected experienceMetrics({ scored, batch, scores, groupSize }: GroupExperience): StepMetrics {
     const a = reinforcePPAdvantages(
       {
         scores,
@@ -59,41 +45,14 @@ export class ReinforcePP implements Algorithm<GroupExperience> {
         mask: responseMask(scored.actionMask, batch.promptLength - 1),
         groupSize,
       },
-      c,
+      this.config,
     );
-    const metrics: StepMetrics = {
-      ...experience.metrics,
+    return {
       'reward/clip_fraction': a.clipped.filter(Boolean).length / a.clipped.length,
       'reward/shaped_mean': mean(a.shapedScores),
       'returns/mean': a.whitenMean,
       'returns/std': 1 / a.whitenRstd,
     };
-    return { ...experience, metrics };
-  }
-
-  async trainStep(experience: GroupExperience): Promise<StepMetrics> {
-    const { policy, reference } = this.ctx;
-    // 5-6. the loss per micro-batch (its share of the batch's), then clip + AdamW
-    const { metrics } = trainInMicroBatches(
-      this.updater,
-      experience,
-      this.config.microBatchSize,
-      (s, e) =>
-        reinforcePPLoss(policy, reference, experienceRows(experience, s, e), this.config).loss,
-    );
-    return metrics;
-  }
-
-  getState(): AlgorithmState {
-    return this.updater.getState();
-  }
-
-  setState(state: AlgorithmState): void {
-    this.updater.setState(state);
-  }
-
-  dispose(): void {
-    this.updater.dispose();
   }
 }
 

@@ -1,0 +1,89 @@
+// The skeleton of a critic-free group algorithm (RLOO, REINFORCE++): every step
+// samples k responses per prompt, scores them, and trains on the algorithm's
+// loss over micro-batches of the scored rows. A subclass brings its loss and
+// its own metrics; rollout, scoring, accumulation, the update and the
+// checkpoint state are the same for all of them.
+import type { Algorithm, AlgorithmContext, AlgorithmState, StepMetrics } from '../algorithm.js';
+import type { tf } from '../tf.js';
+import type { TokenBatch } from '../types.js';
+import { type OptimizerSettings, ParameterUpdater } from '../updater.js';
+import {
+  experienceRows,
+  type GroupExperience,
+  sampleScoredGroups,
+  trainInMicroBatches,
+} from './groupSteps.js';
+import type { KLEstimator } from './kl.js';
+import type { ScoredBatch } from './scoredBatch.js';
+
+/** The settings the skeleton reads (besides the optimizer's). */
+export interface GroupSettings extends OptimizerSettings {
+  /** k sampled responses per prompt. */
+  samplesPerPrompt: number;
+  /** Rows per forward/backward (scoring and training). */
+  microBatchSize: number;
+}
+
+export abstract class GroupAlgorithm<C extends GroupSettings>
+  implements Algorithm<GroupExperience>
+{
+  abstract readonly name: string;
+  private readonly updater: ParameterUpdater;
+
+  /** `klEstimator`: the sampled-token KL the experience's `kl/penalty` metric reports. */
+  constructor(
+    readonly config: C,
+    protected readonly ctx: AlgorithmContext,
+    private readonly klEstimator: KLEstimator,
+  ) {
+    this.updater = new ParameterUpdater(ctx.policy.parameters(), config);
+  }
+
+  /** The algorithm's loss of `inputs.rows` of a scored batch, as their share of the batch's loss. */
+  protected abstract loss(inputs: ScoredBatch): tf.Scalar;
+
+  /** The algorithm's own metrics of a freshly scored experience (advantages, ...). */
+  protected abstract experienceMetrics(experience: GroupExperience): StepMetrics;
+
+  async makeExperience(prompts: TokenBatch): Promise<GroupExperience> {
+    // 1-3. k samples per prompt, their rewards, policy and reference scores (no gradient)
+    const experience = await sampleScoredGroups(this.ctx, prompts, {
+      samplesPerPrompt: this.config.samplesPerPrompt,
+      microBatchSize: this.config.microBatchSize,
+      klPenalty: 'sampled',
+      klEstimator: this.klEstimator,
+    });
+    try {
+      return {
+        ...experience,
+        metrics: { ...experience.metrics, ...this.experienceMetrics(experience) },
+      };
+    } catch (e) {
+      experience.dispose();
+      throw e;
+    }
+  }
+
+  async trainStep(experience: GroupExperience): Promise<StepMetrics> {
+    // 4-5. the loss per micro-batch (its share of the batch's), then clip + AdamW
+    const { metrics } = trainInMicroBatches(
+      this.updater,
+      experience,
+      this.config.microBatchSize,
+      (s, e) => this.loss(experienceRows(experience, s, e)),
+    );
+    return metrics;
+  }
+
+  getState(): AlgorithmState {
+    return this.updater.getState();
+  }
+
+  setState(state: AlgorithmState): void {
+    this.updater.setState(state);
+  }
+
+  dispose(): void {
+    this.updater.dispose();
+  }
+}

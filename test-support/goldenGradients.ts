@@ -1,8 +1,11 @@
 // Test support shared by the algorithm packages' fixture tests (no imports, so
-// any package's test can use it): compares gradients with a float64 reference's
-// `grad_l2_norm` (every parameter, HF names), `grad_total_l2_norm` and `grad_values`.
+// any package's test can use it): compares a loss and its gradients with a float64
+// reference's `loss`, `grad_l2_norm` (every parameter, HF names), `grad_total_l2_norm`, `grad_values`.
 
 export interface GoldenGradients {
+  loss: number;
+  /** The loss is 0 in exact arithmetic: the stored value is rounding noise, compared absolutely. */
+  loss_zero_in_exact_arithmetic?: boolean;
   grad_l2_norm: Record<string, number>;
   grad_total_l2_norm: number;
   /** HF layout; matrices as nested rows. */
@@ -13,12 +16,18 @@ type Expect = (actual: unknown, message?: string) => { toBeLessThan(n: number): 
 
 const l2 = (x: ArrayLike<number>) => Math.sqrt(Array.from(x).reduce((s, v) => s + v * v, 0));
 
-/** Norms 1e-4 relative; full values 1e-4 relative to the tensor's RMS. */
-export function expectGradients(
-  grads: ReadonlyMap<string, { dataSync(): ArrayLike<number> }>,
+/**
+ * The loss (1e-5 relative, or |loss| < 1e-6 when it is 0 in exact arithmetic),
+ * gradient norms 1e-4 relative, full values 1e-4 relative to the tensor's RMS.
+ */
+export function expectGolden(
+  got: { loss: number; grads: ReadonlyMap<string, { dataSync(): ArrayLike<number> }> },
   want: GoldenGradients,
   expect: Expect,
 ): void {
+  if (want.loss_zero_in_exact_arithmetic) expect(Math.abs(got.loss), 'loss').toBeLessThan(1e-6);
+  else expectClose([got.loss], [want.loss], 1e-5, expect, 'loss');
+  const { grads } = got;
   expect(grads.size, 'parameters with a gradient').toBeLessThan(
     Object.keys(want.grad_l2_norm).length + 1,
   );

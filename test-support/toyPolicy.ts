@@ -1,6 +1,8 @@
 // A bigram "language model" (logits = onehot(ids) E W) implementing Policy, for
 // loss-wiring and leak tests that do not need a transformer.
+import { afterAll, beforeAll } from 'vitest';
 import {
+  initBackend,
   logprobsFromLogits,
   type Policy,
   type TokenBatch,
@@ -66,4 +68,19 @@ export class BigramPolicy implements Policy {
   dispose(): void {
     for (const v of this.params.values()) v.dispose();
   }
+}
+
+/** A toy policy and reference (vocab 11, hidden 6) created before and disposed after a test file's tests. */
+export function toyModels(policySeed: number, referenceSeed: number) {
+  const models = {} as { policy: BigramPolicy; reference: BigramPolicy };
+  beforeAll(async () => {
+    await initBackend();
+    models.policy = new BigramPolicy(11, 6, policySeed);
+    models.reference = new BigramPolicy(11, 6, referenceSeed);
+  });
+  afterAll(() => {
+    models.policy?.dispose();
+    models.reference?.dispose();
+  });
+  return models;
 }

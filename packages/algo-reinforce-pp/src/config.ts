@@ -1,4 +1,4 @@
-import { optimizerFields, requireTotalSteps } from '@remax/core';
+import { groupSettingsFields, requireTotalSteps } from '@remax/core';
 import { z } from 'zod';
 
 /**
@@ -85,20 +85,8 @@ export type ReinforcePPLossOptions = z.input<typeof ReinforcePPLossOptionsSchema
  */
 export const ReinforcePPConfigSchema = z
   .object({
-    samplesPerPrompt: z
-      .number()
-      .int()
-      .positive()
-      .default(1)
-      .describe('k: sampled responses per prompt (rollout.n_samples_per_prompt) [1]'),
     ...reinforcePPLossFields,
-    microBatchSize: z
-      .number()
-      .int()
-      .positive()
-      .default(4)
-      .describe('rows per forward/backward; gradients accumulate over micro-batches [4]'),
-    ...optimizerFields,
+    ...groupSettingsFields({ min: 1, default: 1, source: 'OpenRLHF rollout.n_samples_per_prompt' }),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -22,8 +22,6 @@ export interface ReinforcePPVariant extends GoldenGradients {
   whiten_mean: number;
   whiten_rstd: number;
   advantages: number[][];
-  loss: number;
-  loss_zero_in_exact_arithmetic: boolean;
 }
 
 export interface ReinforcePPFixture {

@@ -1,7 +1,7 @@
 // The REINFORCE++ step on a bigram policy with a fixed k-sample generator: the
 // micro-batch split of reinforcePPLoss, the step's update and metrics, leaks, state.
-import { gradsByName, initBackend, Rng, tf } from '@remax/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gradsByName, Rng, tf } from '@remax/core';
+import { describe, expect, it } from 'vitest';
 import {
   countEights,
   fixedBatch,
@@ -10,25 +10,15 @@ import {
   K,
   snapshot,
 } from '../../../test-support/groupRollout.js';
-import { BigramPolicy } from '../../../test-support/toyPolicy.js';
+import { toyModels } from '../../../test-support/toyPolicy.js';
 import { reinforcePPLoss } from '../src/loss.js';
 import { ReinforcePP, reinforcePPAlgorithm } from '../src/reinforcePP.js';
 
-let policy: BigramPolicy;
-let reference: BigramPolicy;
-beforeAll(async () => {
-  await initBackend();
-  policy = new BigramPolicy(11, 6, 4);
-  reference = new BigramPolicy(11, 6, 8);
-});
-afterAll(() => {
-  policy.dispose();
-  reference.dispose();
-});
+const models = toyModels(4, 8);
 
 const context = (requests: unknown[] = []) => ({
-  policy,
-  reference,
+  policy: models.policy,
+  reference: models.reference,
   generate: fixedGenerate(requests),
   reward: countEights,
   rng: Rng.fromSeed(2),
@@ -44,14 +34,14 @@ function addGrads(into: Map<string, tf.Tensor>, grads: Map<string, tf.Tensor>): 
 }
 
 describe('REINFORCE++ step', () => {
-  it('micro-batch losses and gradients (clipped, off-policy) add up to the full batch', async () => {
+  it('micro-batch losses and gradients (clipped, off-models.policy) add up to the full batch', async () => {
     const batch = fixedBatch();
     const scores = await countEights(batch);
     const [oldLogprobs, refLogprobs] = tf.tidy(() => {
-      const lp = policy.logprobsOf(batch);
+      const lp = models.policy.logprobsOf(batch);
       // far enough from the current policy that some token ratios leave [0.8, 1.2]
       const noise = tf.randomUniform(lp.shape, -0.3, 0.3, 'float32', 11);
-      return [tf.add(lp, noise).arraySync(), reference.logprobsOf(batch).arraySync()];
+      return [tf.add(lp, noise).arraySync(), models.reference.logprobsOf(batch).arraySync()];
     }) as [number[][], number[][]];
     const inputs = { ...batch, scores, groupSize: K, oldLogprobs, refLogprobs };
     const options = {
@@ -60,9 +50,9 @@ describe('REINFORCE++ step', () => {
       klEstimator: 'k3' as const,
       rewardClipRange: [-0.3, 0.3] as [number, number],
     };
-    const params = policy.parameters();
+    const params = models.policy.parameters();
     const full = gradsByName(
-      () => reinforcePPLoss(policy, reference, inputs, options).loss,
+      () => reinforcePPLoss(models.policy, models.reference, inputs, options).loss,
       params,
     );
     let loss = 0;
@@ -73,7 +63,7 @@ describe('REINFORCE++ step', () => {
       [6, 8],
     ] as const) {
       const part = gradsByName(
-        () => reinforcePPLoss(policy, reference, { ...inputs, rows }, options).loss,
+        () => reinforcePPLoss(models.policy, models.reference, { ...inputs, rows }, options).loss,
         params,
       );
       loss += part.loss;
@@ -97,7 +87,7 @@ describe('REINFORCE++ step', () => {
       context(requests),
     );
     const prompts = fixedPrompts();
-    const start = snapshot(policy.parameters());
+    const start = snapshot(models.policy.parameters());
     let live = 0;
     for (let step = 1; step <= 3; step++) {
       const experience = await algo.makeExperience(prompts);
@@ -118,7 +108,7 @@ describe('REINFORCE++ step', () => {
       K,
       K,
     ]);
-    const moved = snapshot(policy.parameters()).some((v, i) =>
+    const moved = snapshot(models.policy.parameters()).some((v, i) =>
       v.some((y, j) => y !== start[i]?.[j]),
     );
     expect(moved).toBe(true);

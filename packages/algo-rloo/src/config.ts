@@ -1,4 +1,4 @@
-import { optimizerFields, requireTotalSteps } from '@remax/core';
+import { groupSettingsFields, requireTotalSteps } from '@remax/core';
 import { z } from 'zod';
 
 /**
@@ -52,22 +52,9 @@ export type RlooLossOptions = z.input<typeof RlooLossOptionsSchema>;
  */
 export const RlooConfigSchema = z
   .object({
-    samplesPerPrompt: z
-      .number()
-      .int()
-      .min(2)
-      .default(2)
-      .describe(
-        'k: sampled responses per prompt; the leave-one-out baseline needs 2 or more [2, TRL]',
-      ),
     ...rlooLossFields,
-    microBatchSize: z
-      .number()
-      .int()
-      .positive()
-      .default(4)
-      .describe('rows per forward/backward; gradients accumulate over micro-batches [4]'),
-    ...optimizerFields,
+    // the leave-one-out baseline needs 2 or more samples per prompt
+    ...groupSettingsFields({ min: 2, default: 2, source: 'TRL num_generations' }),
   })
   .strict()
   .superRefine(requireTotalSteps);

@@ -9,8 +9,6 @@ import type { GoldenGradients } from '../../../test-support/goldenGradients.js';
 export const FIXTURES = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
 
 export interface RlooVariant extends GoldenGradients {
-  loss: number;
-  loss_zero_in_exact_arithmetic: boolean;
   form: 'classic' | 'trl';
   beta: number;
   normalize_advantages?: boolean;

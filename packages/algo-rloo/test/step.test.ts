@@ -1,7 +1,7 @@
 // The RLOO step on a bigram policy with a fixed k-sample generator: the
 // micro-batch split of rlooLoss, the step's update and metrics, leaks, state.
-import { gradsByName, initBackend, type RewardFn, Rng, tf } from '@remax/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gradsByName, type RewardFn, Rng, tf } from '@remax/core';
+import { describe, expect, it } from 'vitest';
 import {
   countEights,
   fixedBatch,
@@ -10,25 +10,15 @@ import {
   K,
   snapshot,
 } from '../../../test-support/groupRollout.js';
-import { BigramPolicy } from '../../../test-support/toyPolicy.js';
+import { toyModels } from '../../../test-support/toyPolicy.js';
 import { rlooLoss } from '../src/loss.js';
 import { Rloo, rlooAlgorithm } from '../src/rloo.js';
 
-let policy: BigramPolicy;
-let reference: BigramPolicy;
-beforeAll(async () => {
-  await initBackend();
-  policy = new BigramPolicy(11, 6, 3);
-  reference = new BigramPolicy(11, 6, 9);
-});
-afterAll(() => {
-  policy.dispose();
-  reference.dispose();
-});
+const models = toyModels(3, 9);
 
 const context = (reward: RewardFn = countEights, requests: unknown[] = []) => ({
-  policy,
-  reference,
+  policy: models.policy,
+  reference: models.reference,
   generate: fixedGenerate(requests),
   reward,
   rng: Rng.fromSeed(5),
@@ -41,14 +31,17 @@ describe('RLOO step', () => {
       const scores = await countEights(batch);
       // off-policy old log-probabilities, so the trl form's clip is active on some rows
       const old = tf.tidy(() => {
-        const lp = policy.logprobsOf(batch);
+        const lp = models.policy.logprobsOf(batch);
         return tf.add(lp, tf.randomUniform(lp.shape, -0.4, 0.4, 'float32', 7)).arraySync();
       }) as number[][];
-      const ref = tf.tidy(() => reference.logprobsOf(batch).arraySync()) as number[][];
+      const ref = tf.tidy(() => models.reference.logprobsOf(batch).arraySync()) as number[][];
       const inputs = { ...batch, scores, groupSize: K, oldLogprobs: old, refLogprobs: ref };
       const options = { form, beta: 0.1, normalizeAdvantages: form === 'trl' };
-      const params = policy.parameters();
-      const full = gradsByName(() => rlooLoss(policy, reference, inputs, options).loss, params);
+      const params = models.policy.parameters();
+      const full = gradsByName(
+        () => rlooLoss(models.policy, models.reference, inputs, options).loss,
+        params,
+      );
       let loss = 0;
       const sums = new Map<string, tf.Tensor>();
       for (const rows of [
@@ -57,7 +50,7 @@ describe('RLOO step', () => {
         [4, 8],
       ] as const) {
         const part = gradsByName(
-          () => rlooLoss(policy, reference, { ...inputs, rows }, options).loss,
+          () => rlooLoss(models.policy, models.reference, { ...inputs, rows }, options).loss,
           params,
         );
         loss += part.loss;
@@ -77,14 +70,14 @@ describe('RLOO step', () => {
     });
   }
 
-  it('samples k per prompt, updates the policy, reports the metrics, does not leak', async () => {
+  it('samples k per prompt, updates the models.policy, reports the metrics, does not leak', async () => {
     const requests: unknown[] = [];
     const algo = rlooAlgorithm.create(
       { samplesPerPrompt: K, form: 'trl', lr: 1e-2, microBatchSize: 3 },
       context(countEights, requests),
     );
     const x = fixedPrompts();
-    const before = snapshot(policy.parameters());
+    const before = snapshot(models.policy.parameters());
     let tensors = 0;
     for (let i = 0; i < 3; i++) {
       if (i === 1) tensors = tf.memory().numTensors;
@@ -113,7 +106,7 @@ describe('RLOO step', () => {
       Array(3).fill({ samplesPerPrompt: K, greedy: false, seed: expect.any(Number) }),
     );
     expect(
-      snapshot(policy.parameters()).some((v, i) => v.some((y, j) => y !== before[i]?.[j])),
+      snapshot(models.policy.parameters()).some((v, i) => v.some((y, j) => y !== before[i]?.[j])),
     ).toBe(true);
 
     // a fresh algorithm restored from the state has the same optimizer state
@@ -149,14 +142,24 @@ describe('RLOO step', () => {
   it('rlooLoss rejects groups that do not divide the rows, and a row range without old log-probabilities', async () => {
     const batch = fixedBatch();
     const scores = await countEights(batch);
-    expect(() => rlooLoss(policy, reference, { ...batch, scores, groupSize: 3 }, {})).toThrow(
-      /groupSize/,
-    );
     expect(() =>
-      rlooLoss(policy, reference, { ...batch, scores, groupSize: K, rows: [0, 2] }, {}),
+      rlooLoss(models.policy, models.reference, { ...batch, scores, groupSize: 3 }, {}),
+    ).toThrow(/groupSize/);
+    expect(() =>
+      rlooLoss(
+        models.policy,
+        models.reference,
+        { ...batch, scores, groupSize: K, rows: [0, 2] },
+        {},
+      ),
     ).toThrow(/oldLogprobs/);
     expect(() =>
-      rlooLoss(policy, reference, { ...batch, scores: scores.slice(1), groupSize: K }, {}),
+      rlooLoss(
+        models.policy,
+        models.reference,
+        { ...batch, scores: scores.slice(1), groupSize: K },
+        {},
+      ),
     ).toThrow(/scores/);
     tf.dispose([batch.inputIds, batch.attentionMask]);
   });

@@ -82,6 +82,7 @@ export {
   type GroupExperience,
   type GroupSettings,
   groupMeans,
+  groupSettingsFields,
   type KLController,
   type KLEstimator,
   type KLPenalty,

@@ -3,10 +3,12 @@
 // loss over micro-batches of the scored rows. A subclass brings its loss and
 // its own metrics; rollout, scoring, accumulation, the update and the
 // checkpoint state are the same for all of them.
+
+import { z } from 'zod';
 import type { Algorithm, AlgorithmContext, AlgorithmState, StepMetrics } from '../algorithm.js';
 import type { tf } from '../tf.js';
 import type { TokenBatch } from '../types.js';
-import { type OptimizerSettings, ParameterUpdater } from '../updater.js';
+import { type OptimizerSettings, optimizerFields, ParameterUpdater } from '../updater.js';
 import {
   experienceRows,
   type GroupExperience,
@@ -22,6 +24,35 @@ export interface GroupSettings extends OptimizerSettings {
   samplesPerPrompt: number;
   /** Rows per forward/backward (scoring and training). */
   microBatchSize: number;
+}
+
+/**
+ * zod fields of GroupSettings, spread into a group algorithm's config schema:
+ * k (its bounds and default are the algorithm's), micro-batching, the optimizer.
+ */
+export function groupSettingsFields(samplesPerPrompt: {
+  min: number;
+  default: number;
+  /** Where the default comes from, shown in the help text. */
+  source: string;
+}) {
+  return {
+    samplesPerPrompt: z
+      .number()
+      .int()
+      .min(samplesPerPrompt.min)
+      .default(samplesPerPrompt.default)
+      .describe(
+        `k: sampled responses per prompt, at least ${samplesPerPrompt.min} [${samplesPerPrompt.default}, ${samplesPerPrompt.source}]`,
+      ),
+    microBatchSize: z
+      .number()
+      .int()
+      .positive()
+      .default(4)
+      .describe('rows per forward/backward; gradients accumulate over micro-batches [4]'),
+    ...optimizerFields,
+  };
 }
 
 export abstract class GroupAlgorithm<C extends GroupSettings>

@@ -1,6 +1,6 @@
 // The parts every REINFORCE-style algorithm shares (ReMax, PPO, GRPO, RLOO, REINFORCE++).
 export { type ExperienceMetricsInput, experienceMetrics } from './experienceMetrics.js';
-export { GroupAlgorithm, type GroupSettings } from './groupAlgorithm.js';
+export { GroupAlgorithm, type GroupSettings, groupSettingsFields } from './groupAlgorithm.js';
 export { groupMeans, unbiasedStd } from './groupStats.js';
 export {
   experienceRows,

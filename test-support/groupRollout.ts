@@ -3,7 +3,9 @@
 // width 3, EOS = 2; one row truncated, one EOS alone, one left-padded prompt.
 import {
   type GenerateFn,
+  type Policy,
   type RewardFn,
+  type ScoredBatch,
   type SequenceBatch,
   type TokenBatch,
   tf,
@@ -70,3 +72,23 @@ export const countEights: RewardFn = async (batch) =>
 /** Copies of a policy's weights, to see whether a step moved them. */
 export const snapshot = (params: Map<string, tf.Variable>) =>
   [...params.values()].map((v) => Float32Array.from(v.dataSync() as Float32Array));
+
+/**
+ * The fixed rows as a ScoredBatch whose old log-probabilities are the policy's
+ * plus uniform noise in [-noise, noise] (off-policy, so ratio clips engage),
+ * with the reference's log-probabilities given. Tensors: the caller disposes.
+ */
+export async function offPolicyBatch(
+  policy: Policy,
+  reference: Policy,
+  noise: number,
+  seed: number,
+): Promise<ScoredBatch> {
+  const batch = fixedBatch();
+  const [oldLogprobs, refLogprobs] = tf.tidy(() => {
+    const lp = policy.logprobsOf(batch);
+    const shifted = tf.add(lp, tf.randomUniform(lp.shape, -noise, noise, 'float32', seed));
+    return [shifted.arraySync(), reference.logprobsOf(batch).arraySync()];
+  }) as [number[][], number[][]];
+  return { ...batch, scores: await countEights(batch), groupSize: K, oldLogprobs, refLogprobs };
+}

@@ -1,10 +1,11 @@
 // reinforcePPLoss against fixtures/algo/reinforce-pp.json: one on-policy
 // REINFORCE++ step of tiny-mistral-swa against its reference-policy (float64
 // PyTorch reference of OpenRLHF at 3c3be62).
-import { gradsByName, initBackend, tf } from '@remax/core';
+import { initBackend, tf } from '@remax/core';
 import type { CausalLM } from '@remax/model-mistral';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectClose, expectGolden } from '../../../test-support/goldenGradients.js';
+import { lossGradsStats } from '../../../test-support/lossHarness.js';
 import { reinforcePPAdvantages } from '../src/advantages.js';
 import { reinforcePPLoss, reinforcePPTokenLosses } from '../src/loss.js';
 import { loadModel, reinforcePPFixture, scoredBatch } from './fixture.js';
@@ -40,14 +41,15 @@ describe('reinforcePPLoss reproduces reinforce-pp.json', () => {
   for (const v of f.variants) {
     it(`${v.estimator}, gamma ${v.gamma}: rewards, returns, whitening, advantages, loss, every gradient`, () => {
       const x = scoredBatch(f);
-      let stats: ReturnType<typeof reinforcePPLoss>['stats'] | undefined;
-      const { loss, grads } = gradsByName(() => {
-        const out = reinforcePPLoss(policy, reference, x, optionsOf(v));
-        stats = out.stats;
-        return out.loss;
-      }, policy.parameters());
+      const {
+        loss,
+        grads,
+        stats: s,
+      } = lossGradsStats(
+        () => reinforcePPLoss(policy, reference, x, optionsOf(v)),
+        policy.parameters(),
+      );
       try {
-        const s = stats as NonNullable<typeof stats>;
         closeAll(s.shapedScores, v.shaped_scores, 1e-6, 'shaped_scores');
         closeAll(s.tokenRewards.flat(), v.token_rewards.flat(), 1e-5, 'token_rewards');
         closeAll(s.returns.flat(), v.returns.flat(), 1e-5, 'returns');

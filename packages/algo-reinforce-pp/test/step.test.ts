@@ -1,6 +1,6 @@
 // The REINFORCE++ step on a bigram policy with a fixed k-sample generator: the
 // micro-batch split of reinforcePPLoss, the step's update and metrics, leaks, state.
-import { gradsByName, Rng, tf } from '@remax/core';
+import { Rng, tf } from '@remax/core';
 import { describe, expect, it } from 'vitest';
 import {
   countEights,
@@ -8,8 +8,10 @@ import {
   fixedGenerate,
   fixedPrompts,
   K,
+  offPolicyBatch,
   snapshot,
 } from '../../../test-support/groupRollout.js';
+import { expectMicroBatchesAddUp } from '../../../test-support/lossHarness.js';
 import { toyModels } from '../../../test-support/toyPolicy.js';
 import { reinforcePPLoss } from '../src/loss.js';
 import { ReinforcePP, reinforcePPAlgorithm } from '../src/reinforcePP.js';
@@ -24,60 +26,32 @@ const context = (requests: unknown[] = []) => ({
   rng: Rng.fromSeed(2),
 });
 
-/** Element-wise sum of gradient maps (new tensors). */
-function addGrads(into: Map<string, tf.Tensor>, grads: Map<string, tf.Tensor>): void {
-  for (const [k, g] of grads) {
-    const prev = into.get(k);
-    into.set(k, prev ? tf.add(prev, g) : g.clone());
-    tf.dispose([prev as tf.Tensor, g]);
-  }
-}
-
 describe('REINFORCE++ step', () => {
-  it('micro-batch losses and gradients (clipped, off-models.policy) add up to the full batch', async () => {
-    const batch = fixedBatch();
-    const scores = await countEights(batch);
-    const [oldLogprobs, refLogprobs] = tf.tidy(() => {
-      const lp = models.policy.logprobsOf(batch);
-      // far enough from the current policy that some token ratios leave [0.8, 1.2]
-      const noise = tf.randomUniform(lp.shape, -0.3, 0.3, 'float32', 11);
-      return [tf.add(lp, noise).arraySync(), models.reference.logprobsOf(batch).arraySync()];
-    }) as [number[][], number[][]];
-    const inputs = { ...batch, scores, groupSize: K, oldLogprobs, refLogprobs };
+  it('micro-batch losses and gradients (clipped, off-policy) add up to the full batch', async () => {
+    // far enough from the current policy that some token ratios leave [0.8, 1.2]
+    const inputs = await offPolicyBatch(models.policy, models.reference, 0.3, 11);
     const options = {
       estimator: 'reinforce_baseline' as const,
       beta: 0.05,
       klEstimator: 'k3' as const,
       rewardClipRange: [-0.3, 0.3] as [number, number],
     };
-    const params = models.policy.parameters();
-    const full = gradsByName(
-      () => reinforcePPLoss(models.policy, models.reference, inputs, options).loss,
-      params,
+    expectMicroBatchesAddUp(
+      (rows) =>
+        reinforcePPLoss(
+          models.policy,
+          models.reference,
+          { ...inputs, ...(rows && { rows }) },
+          options,
+        ).loss,
+      models.policy.parameters(),
+      [
+        [0, 5],
+        [5, 6],
+        [6, 8],
+      ],
     );
-    let loss = 0;
-    const sums = new Map<string, tf.Tensor>();
-    for (const rows of [
-      [0, 5],
-      [5, 6],
-      [6, 8],
-    ] as const) {
-      const part = gradsByName(
-        () => reinforcePPLoss(models.policy, models.reference, { ...inputs, rows }, options).loss,
-        params,
-      );
-      loss += part.loss;
-      addGrads(sums, part.grads);
-    }
-    expect(loss).toBeCloseTo(full.loss, 6);
-    for (const [k, g] of full.grads) {
-      const want = g.dataSync();
-      const got = sums.get(k)?.dataSync() as Float32Array;
-      want.forEach((w, i) => {
-        expect(got[i]).toBeCloseTo(w, 5);
-      });
-    }
-    tf.dispose([...full.grads.values(), ...sums.values(), batch.inputIds, batch.attentionMask]);
+    tf.dispose([inputs.inputIds, inputs.attentionMask]);
   });
 
   it('samples k per prompt, moves the weights, reports its metrics, no tensor leaks', async () => {

@@ -1,10 +1,11 @@
 // rlooLoss against fixtures/algo/rloo.json: one on-policy RLOO step of
 // tiny-mistral-swa against its reference-policy (float64 PyTorch reference of
 // TRL's RLOOTrainer at f2cd577 and of Ahmadian et al.'s classic form).
-import { gradsByName, initBackend, tf } from '@remax/core';
+import { initBackend, tf } from '@remax/core';
 import type { CausalLM } from '@remax/model-mistral';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectClose, expectGolden } from '../../../test-support/goldenGradients.js';
+import { lossGradsStats } from '../../../test-support/lossHarness.js';
 import { rlooLoss, rlooSequenceLosses } from '../src/loss.js';
 import { loadModels, rlooFixture, scoredBatch } from './fixture.js';
 
@@ -38,14 +39,12 @@ describe('rlooLoss reproduces rloo.json', () => {
         ...(v.epsilon_low !== undefined && { epsilonLow: v.epsilon_low }),
         ...(v.epsilon_high !== undefined && { epsilonHigh: v.epsilon_high }),
       };
-      let stats: ReturnType<typeof rlooLoss>['stats'] | undefined;
-      const { loss, grads } = gradsByName(() => {
-        const out = rlooLoss(policy, reference, x, options);
-        stats = out.stats;
-        return out.loss;
-      }, policy.parameters());
+      const {
+        loss,
+        grads,
+        stats: s,
+      } = lossGradsStats(() => rlooLoss(policy, reference, x, options), policy.parameters());
       try {
-        const s = stats as NonNullable<typeof stats>;
         closeAll(s.klSum, v.kl_sum, 1e-5, 'klSum');
         closeAll(s.rlhfReward, v.rlhf_reward, 1e-5, 'rlhfReward');
         closeAll(s.baseline, v.baseline, 1e-5, 'baseline');

@@ -1,6 +1,6 @@
 // The RLOO step on a bigram policy with a fixed k-sample generator: the
 // micro-batch split of rlooLoss, the step's update and metrics, leaks, state.
-import { gradsByName, type RewardFn, Rng, tf } from '@remax/core';
+import { type RewardFn, Rng, tf } from '@remax/core';
 import { describe, expect, it } from 'vitest';
 import {
   countEights,
@@ -8,8 +8,10 @@ import {
   fixedGenerate,
   fixedPrompts,
   K,
+  offPolicyBatch,
   snapshot,
 } from '../../../test-support/groupRollout.js';
+import { expectMicroBatchesAddUp } from '../../../test-support/lossHarness.js';
 import { toyModels } from '../../../test-support/toyPolicy.js';
 import { rlooLoss } from '../src/loss.js';
 import { Rloo, rlooAlgorithm } from '../src/rloo.js';
@@ -27,46 +29,21 @@ const context = (reward: RewardFn = countEights, requests: unknown[] = []) => ({
 describe('RLOO step', () => {
   for (const form of ['classic', 'trl'] as const) {
     it(`${form}: micro-batch losses and gradients add up to the full batch's`, async () => {
-      const batch = fixedBatch();
-      const scores = await countEights(batch);
       // off-policy old log-probabilities, so the trl form's clip is active on some rows
-      const old = tf.tidy(() => {
-        const lp = models.policy.logprobsOf(batch);
-        return tf.add(lp, tf.randomUniform(lp.shape, -0.4, 0.4, 'float32', 7)).arraySync();
-      }) as number[][];
-      const ref = tf.tidy(() => models.reference.logprobsOf(batch).arraySync()) as number[][];
-      const inputs = { ...batch, scores, groupSize: K, oldLogprobs: old, refLogprobs: ref };
+      const inputs = await offPolicyBatch(models.policy, models.reference, 0.4, 7);
       const options = { form, beta: 0.1, normalizeAdvantages: form === 'trl' };
-      const params = models.policy.parameters();
-      const full = gradsByName(
-        () => rlooLoss(models.policy, models.reference, inputs, options).loss,
-        params,
+      expectMicroBatchesAddUp(
+        (rows) =>
+          rlooLoss(models.policy, models.reference, { ...inputs, ...(rows && { rows }) }, options)
+            .loss,
+        models.policy.parameters(),
+        [
+          [0, 3],
+          [3, 4],
+          [4, 8],
+        ],
       );
-      let loss = 0;
-      const sums = new Map<string, tf.Tensor>();
-      for (const rows of [
-        [0, 3],
-        [3, 4],
-        [4, 8],
-      ] as const) {
-        const part = gradsByName(
-          () => rlooLoss(models.policy, models.reference, { ...inputs, rows }, options).loss,
-          params,
-        );
-        loss += part.loss;
-        for (const [k, g] of part.grads) {
-          const prev = sums.get(k);
-          sums.set(k, prev ? tf.add(prev, g) : g.clone());
-          tf.dispose([prev as tf.Tensor, g]);
-        }
-      }
-      expect(loss).toBeCloseTo(full.loss, 6);
-      for (const [k, g] of full.grads) {
-        const a = g.dataSync();
-        const b = sums.get(k)?.dataSync() as Float32Array;
-        for (let i = 0; i < a.length; i++) expect(b[i]).toBeCloseTo(a[i] as number, 5);
-      }
-      tf.dispose([...full.grads.values(), ...sums.values(), batch.inputIds, batch.attentionMask]);
+      tf.dispose([inputs.inputIds, inputs.attentionMask]);
     });
   }
 

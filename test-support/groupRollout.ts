@@ -69,10 +69,6 @@ export const countEights: RewardFn = async (batch) =>
     (row) => row.slice(P).filter((t) => t === 8).length / 5,
   );
 
-/** Copies of a policy's weights, to see whether a step moved them. */
-export const snapshot = (params: Map<string, tf.Variable>) =>
-  [...params.values()].map((v) => Float32Array.from(v.dataSync() as Float32Array));
-
 /**
  * The fixed rows as a ScoredBatch whose old log-probabilities are the policy's
  * plus uniform noise in [-noise, noise] (off-policy, so ratio clips engage),

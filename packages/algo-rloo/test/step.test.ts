@@ -9,18 +9,19 @@ import {
   fixedPrompts,
   K,
   offPolicyBatch,
-  snapshot,
 } from '../../../test-support/groupRollout.js';
-import { expectMicroBatchesAddUp } from '../../../test-support/lossHarness.js';
+import {
+  expectMicroBatchesAddUp,
+  expectStateRoundTrip,
+  expectStepsWithoutLeaks,
+} from '../../../test-support/lossHarness.js';
 import { toyModels } from '../../../test-support/toyPolicy.js';
 import { rlooLoss } from '../src/loss.js';
 import { Rloo, rlooAlgorithm } from '../src/rloo.js';
 
 const models = toyModels(3, 9);
-
 const context = (reward: RewardFn = countEights, requests: unknown[] = []) => ({
-  policy: models.policy,
-  reference: models.reference,
+  ...models,
   generate: fixedGenerate(requests),
   reward,
   rng: Rng.fromSeed(5),
@@ -32,68 +33,32 @@ describe('RLOO step', () => {
       // off-policy old log-probabilities, so the trl form's clip is active on some rows
       const inputs = await offPolicyBatch(models.policy, models.reference, 0.4, 7);
       const options = { form, beta: 0.1, normalizeAdvantages: form === 'trl' };
-      expectMicroBatchesAddUp(
-        (rows) =>
-          rlooLoss(models.policy, models.reference, { ...inputs, ...(rows && { rows }) }, options)
-            .loss,
-        models.policy.parameters(),
-        [
-          [0, 3],
-          [3, 4],
-          [4, 8],
-        ],
-      );
-      tf.dispose([inputs.inputIds, inputs.attentionMask]);
+      expectMicroBatchesAddUp(rlooLoss, models, inputs, options, [
+        [0, 3],
+        [3, 4],
+        [4, 8],
+      ]);
     });
   }
 
-  it('samples k per prompt, updates the models.policy, reports the metrics, does not leak', async () => {
+  it('samples k per prompt, updates the policy, reports the metrics, does not leak', async () => {
     const requests: unknown[] = [];
     const algo = rlooAlgorithm.create(
       { samplesPerPrompt: K, form: 'trl', lr: 1e-2, microBatchSize: 3 },
       context(countEights, requests),
     );
     const x = fixedPrompts();
-    const before = snapshot(models.policy.parameters());
-    let tensors = 0;
-    for (let i = 0; i < 3; i++) {
-      if (i === 1) tensors = tf.memory().numTensors;
-      const exp = await algo.makeExperience(x);
-      const m = await algo.trainStep(exp);
-      exp.dispose();
-      expect(m['optim/skipped']).toBe(0);
-      expect(m.step).toBe(i + 1);
-      for (const key of [
-        'loss',
-        'reward/mean',
-        'reward/rlhf_mean',
-        'advantages/std',
-        'kl/penalty',
-        'kl/full',
-        'policy/entropy',
-        'optim/grad_norm',
-        'memory/peak_tensor_bytes',
-      ]) {
+    await expectStepsWithoutLeaks(algo, models.policy, x, 3, (m) => {
+      for (const key of ['loss', 'reward/rlhf_mean', 'advantages/std', 'kl/penalty', 'kl/full']) {
         expect(Number.isFinite(m[key]), key).toBe(true);
       }
       expect(m['reward/mean']).toBeCloseTo((2 + 1 + 5 + 1) / 5 / 8, 6); // the rows' 8s
-    }
-    expect(tf.memory().numTensors).toBe(tensors);
+    });
     expect(requests).toEqual(
       Array(3).fill({ samplesPerPrompt: K, greedy: false, seed: expect.any(Number) }),
     );
-    expect(
-      snapshot(models.policy.parameters()).some((v, i) => v.some((y, j) => y !== before[i]?.[j])),
-    ).toBe(true);
-
-    // a fresh algorithm restored from the state has the same optimizer state
-    const state = algo.getState();
-    const restored = new Rloo({ samplesPerPrompt: K }, context());
-    restored.setState(state);
-    tf.dispose([...state.tensors.values()]);
-    expect(restored.getState().json).toEqual(algo.getState().json);
+    expectStateRoundTrip(algo, new Rloo({ samplesPerPrompt: K }, context()));
     algo.dispose();
-    restored.dispose();
     tf.dispose([x.inputIds, x.attentionMask]);
   });
 
@@ -117,26 +82,17 @@ describe('RLOO step', () => {
   });
 
   it('rlooLoss rejects groups that do not divide the rows, and a row range without old log-probabilities', async () => {
+    const { policy, reference } = models;
     const batch = fixedBatch();
     const scores = await countEights(batch);
+    expect(() => rlooLoss(policy, reference, { ...batch, scores, groupSize: 3 }, {})).toThrow(
+      /groupSize/,
+    );
     expect(() =>
-      rlooLoss(models.policy, models.reference, { ...batch, scores, groupSize: 3 }, {}),
-    ).toThrow(/groupSize/);
-    expect(() =>
-      rlooLoss(
-        models.policy,
-        models.reference,
-        { ...batch, scores, groupSize: K, rows: [0, 2] },
-        {},
-      ),
+      rlooLoss(policy, reference, { ...batch, scores, groupSize: K, rows: [0, 2] }, {}),
     ).toThrow(/oldLogprobs/);
     expect(() =>
-      rlooLoss(
-        models.policy,
-        models.reference,
-        { ...batch, scores: scores.slice(1), groupSize: K },
-        {},
-      ),
+      rlooLoss(policy, reference, { ...batch, scores: scores.slice(1), groupSize: K }, {}),
     ).toThrow(/scores/);
     tf.dispose([batch.inputIds, batch.attentionMask]);
   });

@@ -66,3 +66,17 @@ export function expectClose(
     expect(Math.abs(g - w) - rel * Math.abs(w), `${what}[${i}]: ${g} vs ${w}`).toBeLessThan(1e-7);
   });
 }
+
+/** The batch every critic-free algo fixture (grpo.json, rloo.json, reinforce-pp.json) shares. */
+export interface GroupBatchFixture {
+  prompt_len: number;
+  num_prompts: number;
+  /** G: row i*G + j is sample j of prompt i. */
+  num_generations: number;
+  input_ids: number[][];
+  attention_mask: number[][];
+  scores: number[];
+  action_mask: number[][];
+  logprobs: number[][];
+  ref_logprobs: number[][];
+}

@@ -11,6 +11,7 @@ import {
   type TokenBatch,
   tf,
 } from '../packages/core/src/index.js';
+import type { GroupBatchFixture } from './goldenGradients.js';
 
 /** `f` once under gradsByName: the loss value, the gradients (caller disposes) and f's stats. */
 export function lossGradsStats<S>(
@@ -111,4 +112,15 @@ export function expectStateRoundTrip(algo: Algorithm, fresh: Algorithm): void {
   for (const [k, t] of a.tensors) expect(b.tensors.get(k)?.dataSync(), k).toEqual(t.dataSync());
   tf.dispose([...a.tensors.values(), ...b.tensors.values()]);
   fresh.dispose();
+}
+
+/** A fixture's batch as a ScoredBatch, every size read from the file (tensors the caller disposes). */
+export function fixtureScoredBatch(f: GroupBatchFixture): ScoredBatch {
+  return {
+    inputIds: tf.tensor2d(f.input_ids, undefined, 'int32'),
+    attentionMask: tf.tensor2d(f.attention_mask, undefined, 'int32'),
+    promptLength: f.prompt_len,
+    scores: f.scores,
+    groupSize: f.num_generations,
+  };
 }

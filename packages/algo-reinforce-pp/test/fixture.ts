@@ -2,9 +2,8 @@
 // reference of OpenRLHF's REINFORCE++) and the two models it was made with.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { tf } from '@remax/core';
 import { type CausalLM, loadCausalLM } from '@remax/model-mistral';
-import type { GoldenGradients } from '../../../test-support/goldenGradients.js';
+import type { GoldenGradients, GroupBatchFixture } from '../../../test-support/goldenGradients.js';
 
 export const FIXTURES = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
 
@@ -24,15 +23,7 @@ export interface ReinforcePPVariant extends GoldenGradients {
   advantages: number[][];
 }
 
-export interface ReinforcePPFixture {
-  prompt_len: number;
-  num_generations: number;
-  input_ids: number[][];
-  attention_mask: number[][];
-  scores: number[];
-  action_mask: number[][];
-  logprobs: number[][];
-  ref_logprobs: number[][];
+export interface ReinforcePPFixture extends GroupBatchFixture {
   variants: ReinforcePPVariant[];
   clip_math: {
     mask: number[][];
@@ -51,12 +42,3 @@ export const reinforcePPFixture = (): ReinforcePPFixture =>
 
 export const loadModel = (path: string): Promise<CausalLM> =>
   loadCausalLM(`${FIXTURES}models/${path}`);
-
-/** The fixture's batch as a ScoredBatch (tensors the caller disposes). */
-export const scoredBatch = (f: ReinforcePPFixture) => ({
-  inputIds: tf.tensor2d(f.input_ids, undefined, 'int32'),
-  attentionMask: tf.tensor2d(f.attention_mask, undefined, 'int32'),
-  promptLength: f.prompt_len,
-  scores: f.scores,
-  groupSize: f.num_generations,
-});

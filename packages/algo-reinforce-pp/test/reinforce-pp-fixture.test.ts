@@ -5,10 +5,10 @@ import { initBackend, tf } from '@remax/core';
 import type { CausalLM } from '@remax/model-mistral';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectClose, expectGolden } from '../../../test-support/goldenGradients.js';
-import { lossGradsStats } from '../../../test-support/lossHarness.js';
+import { fixtureScoredBatch, lossGradsStats } from '../../../test-support/lossHarness.js';
 import { reinforcePPAdvantages } from '../src/advantages.js';
 import { reinforcePPLoss, reinforcePPTokenLosses } from '../src/loss.js';
-import { loadModel, reinforcePPFixture, scoredBatch } from './fixture.js';
+import { loadModel, reinforcePPFixture } from './fixture.js';
 
 const f = reinforcePPFixture();
 let policy: CausalLM;
@@ -40,7 +40,7 @@ const optionsOf = (v: (typeof f.variants)[number]) => ({
 describe('reinforcePPLoss reproduces reinforce-pp.json', () => {
   for (const v of f.variants) {
     it(`${v.estimator}, gamma ${v.gamma}: rewards, returns, whitening, advantages, loss, every gradient`, () => {
-      const x = scoredBatch(f);
+      const x = fixtureScoredBatch(f);
       const {
         loss,
         grads,

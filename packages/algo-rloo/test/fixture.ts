@@ -2,9 +2,8 @@
 // TRL's RLOOTrainer and the RLOO paper) and the two models it was made with.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { tf } from '@remax/core';
 import { type CausalLM, loadCausalLM } from '@remax/model-mistral';
-import type { GoldenGradients } from '../../../test-support/goldenGradients.js';
+import type { GoldenGradients, GroupBatchFixture } from '../../../test-support/goldenGradients.js';
 
 export const FIXTURES = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
 
@@ -20,13 +19,7 @@ export interface RlooVariant extends GoldenGradients {
   advantages: number[];
 }
 
-export interface RlooFixture {
-  prompt_len: number;
-  num_prompts: number;
-  num_generations: number;
-  input_ids: number[][];
-  attention_mask: number[][];
-  scores: number[];
+export interface RlooFixture extends GroupBatchFixture {
   variants: RlooVariant[];
   trl_clip_math: {
     mask: number[][];
@@ -47,16 +40,5 @@ export async function loadModels(): Promise<{ policy: CausalLM; reference: Causa
   return {
     policy: await loadCausalLM(`${FIXTURES}models/tiny-mistral-swa`),
     reference: await loadCausalLM(`${FIXTURES}models/tiny-mistral-swa/reference-policy`),
-  };
-}
-
-/** The fixture's batch as a ScoredBatch (tensors the caller disposes). */
-export function scoredBatch(f: RlooFixture) {
-  return {
-    inputIds: tf.tensor2d(f.input_ids, undefined, 'int32'),
-    attentionMask: tf.tensor2d(f.attention_mask, undefined, 'int32'),
-    promptLength: f.prompt_len,
-    scores: f.scores,
-    groupSize: f.num_generations,
   };
 }

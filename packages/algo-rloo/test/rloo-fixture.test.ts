@@ -5,9 +5,9 @@ import { initBackend, tf } from '@remax/core';
 import type { CausalLM } from '@remax/model-mistral';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectClose, expectGolden } from '../../../test-support/goldenGradients.js';
-import { lossGradsStats } from '../../../test-support/lossHarness.js';
+import { fixtureScoredBatch, lossGradsStats } from '../../../test-support/lossHarness.js';
 import { rlooLoss, rlooSequenceLosses } from '../src/loss.js';
-import { loadModels, rlooFixture, scoredBatch } from './fixture.js';
+import { loadModels, rlooFixture } from './fixture.js';
 
 const f = rlooFixture();
 let policy: CausalLM;
@@ -29,7 +29,7 @@ describe('rlooLoss reproduces rloo.json', () => {
   for (const v of f.variants) {
     const name = `form ${v.form}${v.normalize_advantages ? ', normalized advantages' : ''}`;
     it(`${name}: KL sums, baselines, advantages, loss, every gradient`, () => {
-      const x = scoredBatch(f);
+      const x = fixtureScoredBatch(f);
       const options = {
         form: v.form,
         beta: v.beta,

@@ -33,10 +33,10 @@ const parse = (options: ReinforcePPLossOptions) =>
  * batch's response-token count.
  */
 export function reinforcePPTokenLosses(
-  logprobs: tf.Tensor2D,
-  oldLogprobs: tf.Tensor2D,
-  advantages: tf.Tensor2D,
-  mask: tf.Tensor2D,
+  logprobs: tf.Tensor,
+  oldLogprobs: tf.Tensor,
+  advantages: tf.Tensor,
+  mask: tf.Tensor,
   options: Pick<ReinforcePPLossOptions, 'epsilonLow' | 'epsilonHigh'>,
 ): tf.Tensor2D {
   const o = parse(options);

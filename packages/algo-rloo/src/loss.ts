@@ -28,10 +28,10 @@ export interface RlooLossStats extends RlooAdvantages {
  * the advantages [B]. `rlooLoss` divides their sum by the batch's row count.
  */
 export function rlooSequenceLosses(
-  logprobs: tf.Tensor2D,
-  oldLogprobs: tf.Tensor2D,
-  mask: tf.Tensor2D,
-  advantages: tf.Tensor1D,
+  logprobs: tf.Tensor,
+  oldLogprobs: tf.Tensor,
+  mask: tf.Tensor,
+  advantages: tf.Tensor,
   options: RlooLossOptions,
 ): tf.Tensor1D {
   const o = parseWith(RlooLossOptionsSchema, options, {

@@ -1,8 +1,11 @@
-// ReMax vs PPO memory and time on one step (issue 8's evidence): the same
-// batch of 8 prompts (64 tokens) and 64 new tokens, "small" random policy,
-// reference, reward model (and, for PPO, critic). Each algorithm runs in its
-// own child process so the RSS peaks do not mix. Prints JSON lines; the last
-// one has the ratios. Run: pnpm bench
+// ReMax vs PPO memory and time per step (issue 8's evidence) and against the
+// PyTorch anchor (issue 18): the same batch of 8 prompts (64 tokens) and 64 new
+// tokens, "small" random policy, reference, reward model (and, for PPO,
+// critic). Each algorithm runs in its own child process so the RSS peaks do
+// not mix. Step 1 warms kernels up (and measures the tensor peak under
+// tf.profile); `seconds` is the median of steps 2..N (REMAX_BENCH_STEPS, N >= 3,
+// default 4), as the anchor's median. Prints JSON lines; the last ones have the
+// ratios. Run: pnpm bench (both), or `bench/index.ts remax` (ReMax alone).
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { initBackend, Rng, tf } from '@remax/core';
@@ -20,6 +23,7 @@ import { readPromptSource } from '../src/data/prepare.js';
 import { algorithmConfig } from '../src/run/algoConfig.js';
 import { makeGenerateFn } from '../src/run/generateFn.js';
 import { promptIds } from '../src/run/prompts.js';
+import { type AnchorResult, anchorHint, findAnchor, median, runAnchor } from './anchor.js';
 
 const POLICY = SMALL_MISTRAL_CONFIG;
 // REMAX_BENCH_REWARD=card-ratio: a reward model (and so a PPO critic) 1.83x the policy's
@@ -41,9 +45,23 @@ const REWARD = REWARD_SHAPE === 'card-ratio' ? CARD_RATIO_LLAMA_CONFIG : SMALL_L
 const BATCH = 8;
 const PROMPT = 64;
 const NEW = 64;
+const STEPS = Number(process.env['REMAX_BENCH_STEPS'] ?? 4);
+if (!Number.isInteger(STEPS) || STEPS < 3) {
+  throw new Error(`REMAX_BENCH_STEPS=${STEPS}: expected an integer >= 3 (step 1 is a warm-up)`);
+}
 const fixtures = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
 
-async function runOne(algo: 'remax' | 'ppo'): Promise<void> {
+/** The fields of a `rl-step` line the comparisons read. */
+interface StepLine {
+  algo: 'remax' | 'ppo';
+  seconds: number;
+  phases: Record<string, number>;
+  rollout_outside_forward_share: number;
+  peak_tensor_bytes: number;
+  max_rss_bytes: number;
+}
+
+async function runOne(algo: 'remax' | 'ppo'): Promise<StepLine> {
   const backend = await initBackend();
   const { config } = loadRunConfig(
     fileURLToPath(new URL('../configs/tiny.yaml', import.meta.url)),
@@ -105,36 +123,63 @@ async function runOne(algo: 'remax' | 'ppo'): Promise<void> {
     inputIds: tf.tensor2d(padded.inputIds, undefined, 'int32'),
     attentionMask: tf.tensor2d(padded.attentionMask, undefined, 'int32'),
   };
-  const t0 = performance.now();
-  let metrics: Record<string, number> = {};
-  const prof = await tf.profile(async () => {
+  // The model's forward calls inside the rollout (wasm runs synchronously in
+  // forward), so the rest of the rollout is sampling and bookkeeping.
+  let forwardMs = 0;
+  const forward = policy.forward.bind(policy);
+  policy.forward = (args) => {
+    const f0 = performance.now();
+    try {
+      return forward(args);
+    } finally {
+      forwardMs += performance.now() - f0;
+    }
+  };
+  const oneStep = async (): Promise<Record<string, number>> => {
     const exp = await algorithm.makeExperience(batch);
     try {
-      metrics = { ...exp.metrics, ...(await algorithm.trainStep(exp)) };
+      return { ...exp.metrics, ...(await algorithm.trainStep(exp)) };
     } finally {
       exp.dispose();
     }
+  };
+  // step 1: warm-up (kernels, weight packing) under tf.profile for the tensor peak
+  const prof = await tf.profile(async () => {
+    await oneStep();
   });
-  const seconds = (performance.now() - t0) / 1000;
-  const phases = Object.fromEntries(Object.entries(metrics).filter(([k]) => k.startsWith('time/')));
-  console.log(
-    JSON.stringify({
-      bench: 'rl-step',
-      algo,
-      backend,
-      batch: BATCH,
-      prompt_tokens: padded.inputIds[0]?.length,
-      new_tokens: NEW,
-      seconds,
-      phases,
-      peak_tensor_bytes: prof.peakBytes,
-      max_rss_bytes: process.resourceUsage().maxRSS * 1024,
-      resident_weights_bytes: tf.memory().numBytes,
-      reward_shape: REWARD_SHAPE,
-      policy_parameters: countParameters(policy.parameters().values()),
-      reward_parameters: countParameters(reward.parameters().values()),
-    }),
+  const steps: Array<{ seconds: number; forward: number; metrics: Record<string, number> }> = [];
+  for (let i = 1; i < STEPS; i++) {
+    forwardMs = 0;
+    const t0 = performance.now();
+    const metrics = await oneStep();
+    steps.push({ seconds: (performance.now() - t0) / 1000, forward: forwardMs / 1000, metrics });
+  }
+  const phaseNames = Object.keys(steps[0]?.metrics ?? {}).filter((k) => k.startsWith('time/'));
+  const phases = Object.fromEntries(
+    phaseNames.map((k) => [k, median(steps.map((s) => s.metrics[k] as number))]),
   );
+  const rolloutForward = median(steps.map((s) => s.forward));
+  const line = {
+    bench: 'rl-step',
+    algo,
+    backend,
+    batch: BATCH,
+    prompt_tokens: padded.inputIds[0]?.length,
+    new_tokens: NEW,
+    seconds: median(steps.map((s) => s.seconds)),
+    step_seconds: steps.map((s) => s.seconds),
+    phases,
+    rollout_forward_s: rolloutForward,
+    rollout_outside_forward_share: 1 - rolloutForward / (phases['time/rollout_s'] ?? Number.NaN),
+    peak_tensor_bytes: prof.peakBytes,
+    max_rss_bytes: process.resourceUsage().maxRSS * 1024,
+    resident_weights_bytes: tf.memory().numBytes,
+    reward_shape: REWARD_SHAPE,
+    policy_parameters: countParameters(policy.parameters().values()),
+    reward_parameters: countParameters(reward.parameters().values()),
+  };
+  console.log(JSON.stringify(line));
+  return line;
 }
 
 function countParameters(tensors: Iterable<tf.Tensor>): number {
@@ -143,16 +188,57 @@ function countParameters(tensors: Iterable<tf.Tensor>): number {
   return n;
 }
 
+/** One JSON line: our phases over the anchor's, measured in this session, with the issue's goals. */
+function compareWithAnchor(lines: StepLine[]): void {
+  const found = findAnchor();
+  if ('missing' in found) {
+    console.log(JSON.stringify({ bench: 'vs-pytorch', skipped: anchorHint(found.missing) }));
+    return;
+  }
+  const ratios: Record<string, unknown> = {};
+  let torch = '';
+  for (const line of lines) {
+    const a: AnchorResult = runAnchor(found.script, line.algo, STEPS - 1);
+    torch = a.torch;
+    const ph = (k: string) => line.phases[`time/${k}_s`] ?? 0;
+    const step = line.seconds / a.total;
+    const trainUpdate = (ph('train') + ph('update')) / a.train;
+    const scoring = (ph('reward') + ph('score')) / a.score;
+    const outside = line.rollout_outside_forward_share;
+    ratios[line.algo] = {
+      anchor_median_s: a,
+      step,
+      rollout_vs_generate: ph('rollout') / a.generate,
+      train_update_vs_train: trainUpdate,
+      reward_score_vs_score: scoring,
+      rollout_outside_forward_share: outside,
+      update_s: ph('update'),
+      meets_goals:
+        line.algo === 'remax'
+          ? {
+              'step <= 0.8x': step <= 0.8,
+              'train+update <= 2x': trainUpdate <= 2,
+              'reward+score <= 1.2x': scoring <= 1.2,
+              'rollout outside forward <= 25%': outside <= 0.25,
+              'update <= 0.15 s': ph('update') <= 0.15,
+            }
+          : { 'step <= 1.0x': step <= 1 },
+    };
+  }
+  console.log(JSON.stringify({ bench: 'vs-pytorch', torch, steps: STEPS - 1, ...ratios }));
+}
+
 const which = process.argv[2];
 if (which === 'remax' || which === 'ppo') {
-  await runOne(which);
+  const line = await runOne(which);
+  // the default mode compares both algorithms once, after its children
+  if (process.argv[3] !== '--no-anchor' && REWARD_SHAPE === 'small') compareWithAnchor([line]);
 } else {
-  const out: Record<string, { peak_tensor_bytes: number; max_rss_bytes: number; seconds: number }> =
-    {};
+  const out: Partial<Record<'remax' | 'ppo', StepLine>> = {};
   for (const algo of ['remax', 'ppo'] as const) {
     const line = execFileSync(
       process.execPath,
-      [...process.execArgv, fileURLToPath(import.meta.url), algo],
+      [...process.execArgv, fileURLToPath(import.meta.url), algo, '--no-anchor'],
       {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'inherit'],
@@ -160,12 +246,12 @@ if (which === 'remax' || which === 'ppo') {
     )
       .trim()
       .split('\n')
-      .at(-1) as string;
+      .find((l) => l.includes('"rl-step"')) as string;
     console.log(line);
     out[algo] = JSON.parse(line);
   }
-  const r = out['remax'];
-  const p = out['ppo'];
+  const r = out.remax;
+  const p = out.ppo;
   if (r && p) {
     console.log(
       JSON.stringify({
@@ -178,5 +264,6 @@ if (which === 'remax' || which === 'ppo') {
         meets_goal: r.peak_tensor_bytes <= 0.6 * p.peak_tensor_bytes,
       }),
     );
+    if (REWARD_SHAPE === 'small') compareWithAnchor([r, p]);
   }
 }

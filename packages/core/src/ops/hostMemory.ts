@@ -29,3 +29,19 @@ export function hostView(t: tf.Tensor): Float32Array | null {
   }
   return null;
 }
+
+interface WasmOutputMaker {
+  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
+}
+
+/**
+ * A new float32 tensor for a host kernel to fill: uninitialised on wasm (no
+ * zero fill; every element must be written), zeros elsewhere.
+ */
+export function allocateHost(shape: number[]): tf.Tensor {
+  if (tf.getBackend() === 'wasm') {
+    const info = (tf.backend() as unknown as WasmOutputMaker).makeOutput(shape, 'float32');
+    return tf.engine().makeTensorFromTensorInfo(info);
+  }
+  return tf.zeros(shape, 'float32');
+}

@@ -8,6 +8,7 @@
 // Moments are float32 like the parameters (what torch keeps for float32 params).
 import { z } from 'zod';
 import { RemaxError } from '../errors.js';
+import { adamwHost, adamwOnHost, adamwOps } from '../kernels/adamw.js';
 import { tf } from '../tf.js';
 import { parseWith } from '../zod.js';
 
@@ -95,13 +96,20 @@ export class AdamW {
    * One update with `grads` keyed like the parameters. A parameter without a
    * gradient is left alone (no decay either), as torch does for `grad is None`.
    * `lr` overrides the configured rate for this step (schedules pass base * multiplier).
-   * The caller keeps ownership of `grads`.
+   * `gradScale` multiplies every gradient first (clip_grad_norm_'s coefficient,
+   * fused into the update instead of a scaled copy). The caller keeps ownership of `grads`.
    */
-  apply(grads: ReadonlyMap<string, tf.Tensor>, lr: number = this.config.lr): void {
+  apply(grads: ReadonlyMap<string, tf.Tensor>, lr: number = this.config.lr, gradScale = 1): void {
     if (!Number.isFinite(lr) || lr < 0) {
       throw new RemaxError('E_INPUT', 'learning rate must be finite and >= 0', {
         field: 'lr',
         value: lr,
+      });
+    }
+    if (!Number.isFinite(gradScale) || gradScale < 0) {
+      throw new RemaxError('E_INPUT', 'gradient scale must be finite and >= 0', {
+        field: 'gradScale',
+        value: gradScale,
       });
     }
     for (const name of grads.keys()) {
@@ -127,18 +135,19 @@ export class AdamW {
           expected: `[${p.shape.join(', ')}]`,
         });
       }
-      const slot = this.slotOf(name, p);
-      const decayFactor = this.decay(name) ? 1 - lr * weightDecay : 1;
-      tf.tidy(() => {
-        const decayed = decayFactor === 1 ? p : tf.mul(p, decayFactor);
-        const m = tf.add(slot.expAvg, tf.mul(tf.sub(g, slot.expAvg), 1 - beta1));
-        const v = tf.add(tf.mul(slot.expAvgSq, beta2), tf.mul(tf.mul(g, g), 1 - beta2));
-        const denom = tf.add(tf.div(tf.sqrt(v), bias2Sqrt), eps);
-        const updated = tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize));
-        slot.expAvg.assign(m);
-        slot.expAvgSq.assign(v);
-        p.assign(updated);
-      });
+      const slot = { param: p, ...this.slotOf(name, p) };
+      const scalars = {
+        decayFactor: this.decay(name) ? 1 - lr * weightDecay : 1,
+        beta1,
+        beta2,
+        stepSize,
+        bias2Sqrt,
+        eps,
+        gradScale,
+      };
+      // one fused loop where the storage is host memory, else tensor ops (same float32 result)
+      if (adamwOnHost(slot, g)) adamwHost(slot, g, scalars);
+      else adamwOps(slot, g, scalars);
     }
     this.stepCount = t;
   }

@@ -1,5 +1,5 @@
 // One guarded optimizer update: non-finite check, global-norm clipping, AdamW.
-import { tf } from '../tf.js';
+import type { tf } from '../tf.js';
 import type { AdamW } from './adamw.js';
 import { clipCoefficient, globalGradNorm } from './clip.js';
 
@@ -64,17 +64,8 @@ export function optimizerStep(
   }
   const maxNorm = options.maxGradNorm ?? null;
   const clipCoef = maxNorm === null ? 1 : clipCoefficient(gradNorm, maxNorm);
-  if (clipCoef === 1) {
-    optimizer.apply(grads, lr);
-  } else {
-    const clipped = new Map<string, tf.Tensor>();
-    try {
-      for (const [name, g] of grads) clipped.set(name, tf.mul(g, clipCoef));
-      optimizer.apply(clipped, lr);
-    } finally {
-      for (const g of clipped.values()) g.dispose();
-    }
-  }
+  // the clip coefficient is fused into the update (same float32 product as a scaled copy)
+  optimizer.apply(grads, lr, clipCoef);
   return {
     skipped: false,
     reason: null,

@@ -2,7 +2,7 @@ import { tf } from '../tf.js';
 import type { Policy, TokenBatch } from '../types.js';
 import { type ChunkOptions, rowChunks } from './chunking.js';
 import { hostView } from './hostMemory.js';
-import { rowLogSumExp } from './hostSoftmax.js';
+import { rowExps, rowLogSumExp } from './hostSoftmax.js';
 
 /** Per-position scores of a batch, each [B, T-1] (index t scores token t+1). */
 export interface NextTokenScores {
@@ -47,6 +47,7 @@ export function nextTokenScores(
   ]) as [tf.Tensor2D, tf.Tensor2D];
   try {
     const V = policy.vocabSize;
+    const scratch = new Float64Array(V);
     for (const [s, e] of rowChunks(N, V, options.maxChunkElements)) {
       const [p, q] = tf.tidy(() => [
         policy.headLogits(tf.slice(hP, [s, 0], [e - s, hP.shape[1]])),
@@ -59,7 +60,7 @@ export function nextTokenScores(
         for (let r = 0; r < e - s; r++) {
           const n = s + r;
           const next = n % T === T - 1 ? -1 : (ids[n + 1] as number);
-          scoreRow(x, y, r * V, V, next, n, out);
+          scoreRow(x, y, r * V, V, next, n, out, scratch);
         }
       } finally {
         tf.dispose([p, q]);
@@ -83,7 +84,10 @@ function reshapeRows(h: tf.Tensor3D): tf.Tensor2D {
   return tf.reshape(h, [B * T, H]) as tf.Tensor2D;
 }
 
-/** One position: both log-softmaxes in float64, in two passes over the row. */
+/**
+ * One position: both log-softmaxes in float64, in two passes over the row; the
+ * policy's probabilities reuse the exps of its logsumexp (`scratch`).
+ */
 function scoreRow(
   x: Float32Array,
   y: Float32Array,
@@ -97,14 +101,16 @@ function scoreRow(
     fullKl: Float32Array;
     entropy: Float32Array;
   },
+  scratch: Float64Array,
 ): void {
-  const lp = rowLogSumExp(x, o, V);
+  const { lse: lp, sum } = rowExps(x, o, V, scratch);
   const lq = rowLogSumExp(y, o, V);
+  const inv = 1 / sum;
   let kl = 0;
   let ent = 0;
   for (let v = 0; v < V; v++) {
     const a = (x[o + v] as number) - lp;
-    const pa = Math.exp(a);
+    const pa = (scratch[v] as number) * inv;
     kl += pa * (a - ((y[o + v] as number) - lq));
     ent -= pa * a;
   }

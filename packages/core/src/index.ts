@@ -29,6 +29,7 @@ export {
   type RemaxErrorDetails,
 } from './errors.js';
 export {
+  allocateHost,
   type ChunkOptions,
   type CustomOpResult,
   customOp,

@@ -6,8 +6,8 @@
 import { backendInfo, initBackend, linear, logprobsFromLogits, Rng, tf } from '@remax/core';
 import { type AttentionMatMul, attention, groupedMatMul } from '../src/attention.js';
 import { type CausalLM, createCausalLM, SMALL_MISTRAL_CONFIG } from '../src/index.js';
-import { rmsNormHost, rmsNormOps } from '../src/rmsNorm.js';
-import { ropeHost, ropeOps, ropeTables } from '../src/rope.js';
+import { rmsNormHost, rmsNormOps } from '../src/kernels/rmsNorm.js';
+import { ropeHost, ropeOps, ropeTables } from '../src/kernels/rope.js';
 import { profileByKind } from './profile.js';
 import { bestMs, bestMsInterleaved, emit, settle, sync } from './timing.js';
 

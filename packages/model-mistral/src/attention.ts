@@ -1,6 +1,6 @@
 import { customOp, linear, tf } from '@remax/core';
-import { hostAttention } from './hostAttention.js';
-import { onHost } from './hostTensors.js';
+import { hostAttention } from './kernels/hostAttention.js';
+import { onHost } from './kernels/hostTensors.js';
 
 /**
  * How attention is computed:

@@ -6,13 +6,13 @@ import {
   valuesToCacheLayout,
 } from './attention.js';
 import { type CausalLMConfig, type Dims, dimsOf } from './config.js';
-import { embed } from './embedding.js';
 import { ComputeCopies, linearHF } from './hfLinear.js';
 import { readMatrix, type TokenMatrix } from './inputs.js';
+import { embed } from './kernels/embedding.js';
+import { rmsNorm } from './kernels/rmsNorm.js';
+import { applyRope, ropeTables } from './kernels/rope.js';
 import { type KVCache, type LayerKV, MistralKVCache } from './kvCache.js';
 import { attentionBias, positionsFromMask } from './masks.js';
-import { rmsNorm } from './rmsNorm.js';
-import { applyRope, ropeTables } from './rope.js';
 import { type SaveOptions, saveCheckpoint } from './save.js';
 
 export interface ForwardArgs {

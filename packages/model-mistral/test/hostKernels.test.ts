@@ -1,11 +1,11 @@
 import { initBackend, Rng, tf } from '@remax/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { attention } from '../src/attention.js';
-import { embedHost, embedOps } from '../src/embedding.js';
 import { createCausalLM } from '../src/index.js';
+import { embedHost, embedOps } from '../src/kernels/embedding.js';
+import { rmsNormHost, rmsNormOps } from '../src/kernels/rmsNorm.js';
+import { ropeHost, ropeOps, ropeTables } from '../src/kernels/rope.js';
 import { attentionBias, positionsFromMask } from '../src/masks.js';
-import { rmsNormHost, rmsNormOps } from '../src/rmsNorm.js';
-import { ropeHost, ropeOps, ropeTables } from '../src/rope.js';
 import { maxAbsDiff } from './helpers.js';
 
 // The host-memory kernels (plain loops over the wasm heap) against the naive

@@ -6,8 +6,9 @@
 // Why one loop: the tensor ops make ~12 passes over the parameter, each
 // allocating a tensor of its size. One loop reads p, g, m, v once and writes
 // p, m, v once.
-import { allocateHost, hostView } from '../ops/hostMemory.js';
+
 import { tf } from '../tf.js';
+import { allocateHost, hostView } from './hostMemory.js';
 import { wasmAdamW } from './wasmSimd.js';
 
 /** Scalars of one update; `gradScale` is clip_grad_norm_'s coefficient (1 = none). */

@@ -1,8 +1,8 @@
+import { hostView } from '../kernels/hostMemory.js';
+import { rowLogSumExp } from '../kernels/hostSoftmax.js';
 import { tf } from '../tf.js';
 import { type ChunkOptions, rowChunks } from './chunking.js';
 import { customOp } from './customOp.js';
-import { hostView } from './hostMemory.js';
-import { rowLogSumExp } from './hostSoftmax.js';
 
 /**
  * Entropy of softmax(logits) per position: H[b, t] = -sum_v p_v log p_v.

@@ -1,9 +1,9 @@
 import { RemaxError } from '../errors.js';
+import { hostView } from '../kernels/hostMemory.js';
+import { rowLogSumExp } from '../kernels/hostSoftmax.js';
 import { tf } from '../tf.js';
 import { type ChunkOptions, rowChunks } from './chunking.js';
 import { customOp } from './customOp.js';
-import { hostView } from './hostMemory.js';
-import { rowLogSumExp } from './hostSoftmax.js';
 
 /**
  * Full-vocabulary KL per position: KL[b, t] = sum_v p_v (log p_v - log q_v),

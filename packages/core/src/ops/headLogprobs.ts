@@ -1,9 +1,9 @@
 import { RemaxError } from '../errors.js';
+import { hostView } from '../kernels/hostMemory.js';
+import { rowLogSumExp, writeLogprobGradRow } from '../kernels/hostSoftmax.js';
 import { tf } from '../tf.js';
 import { type ChunkOptions, rowChunks } from './chunking.js';
 import { customOp } from './customOp.js';
-import { hostView } from './hostMemory.js';
-import { rowLogSumExp, writeLogprobGradRow } from './hostSoftmax.js';
 
 /** An LM head: the weight in Hugging Face layout and its transposed compute copy. */
 export interface LMHead {

@@ -1,9 +1,9 @@
 import { RemaxError } from '../errors.js';
+import { hostView } from '../kernels/hostMemory.js';
+import { writeLogprobGradRow } from '../kernels/hostSoftmax.js';
 import { tf } from '../tf.js';
 import { rowChunks } from './chunking.js';
 import { customOp } from './customOp.js';
-import { hostView } from './hostMemory.js';
-import { writeLogprobGradRow } from './hostSoftmax.js';
 
 /**
  * logprobs[b, t] = log p(ids[b, t+1] | ids[b, ..t]) = logits[b, t, ids[b, t+1]] - logsumexp(logits[b, t, :]).

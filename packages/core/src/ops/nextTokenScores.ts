@@ -1,8 +1,8 @@
+import { hostView } from '../kernels/hostMemory.js';
+import { rowExps, rowLogSumExp } from '../kernels/hostSoftmax.js';
 import { tf } from '../tf.js';
 import type { Policy, TokenBatch } from '../types.js';
 import { type ChunkOptions, rowChunks } from './chunking.js';
-import { hostView } from './hostMemory.js';
-import { rowExps, rowLogSumExp } from './hostSoftmax.js';
 
 /** Per-position scores of a batch, each [B, T-1] (index t scores token t+1). */
 export interface NextTokenScores {

@@ -1,4 +1,4 @@
-import { hostView, RemaxError, tf } from '@remax/core';
+import { allocateHost, hostView, RemaxError, tf } from '@remax/core';
 
 /**
  * Helpers for host kernels: plain loops and copies over a tensor's storage
@@ -25,21 +25,11 @@ export function view(t: tf.Tensor): Float32Array {
   return v;
 }
 
-interface WasmOutputMaker {
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-}
-
 /**
- * A new float32 tensor for a host kernel to fill: uninitialised on wasm (no
- * zero fill; every element must be written), zeros elsewhere.
+ * A new float32 tensor for a host kernel to fill: uninitialised on wasm (every
+ * element must be written), zeros elsewhere.
  */
-export function allocate(shape: number[]): tf.Tensor {
-  if (tf.getBackend() === 'wasm') {
-    const info = (tf.backend() as unknown as WasmOutputMaker).makeOutput(shape, 'float32');
-    return tf.engine().makeTensorFromTensorInfo(info);
-  }
-  return tf.zeros(shape);
-}
+export const allocate = allocateHost;
 
 /** x [G, ...rest] -> G tensors [...rest], one memcpy each. */
 export function unstackHost(x: tf.Tensor): tf.Tensor[] {

@@ -1,8 +1,16 @@
-// Every host-memory kernel of core agrees with its tensor-op twin, on wasm and cpu.
+// Every host-memory kernel of core agrees with its twin (tensor ops, or the plain
+// JS loop it replaces), on wasm and cpu.
 import { afterAll, describe, expect, it } from 'vitest';
 import { initBackend, Rng, tf } from '../src/index.js';
 import { type AdamWScalars, adamwHost, adamwOnHost, adamwOps } from '../src/kernels/adamw.js';
-import { wasmAdamW } from '../src/kernels/wasmSimd.js';
+import { allocateHost, hostView } from '../src/kernels/hostMemory.js';
+import {
+  rowExps,
+  rowLogSumExp,
+  scratchRow,
+  writeLogprobGradRow,
+} from '../src/kernels/hostSoftmax.js';
+import { wasmKernels } from '../src/kernels/wasmKernels.js';
 
 const rng = Rng.fromSeed(18);
 function randn(n: number, scale: number): Float32Array {
@@ -45,7 +53,7 @@ describe.each(['wasm', 'cpu'] as const)('AdamW kernel on %s', (backend) => {
       };
       expect(adamwOnHost(host, g)).toBe(true);
       // on wasm the SIMD loop runs (n % 4 elements in JS), on cpu the JS loop
-      expect(wasmAdamW() !== null).toBe(backend === 'wasm');
+      expect(wasmKernels() !== null).toBe(backend === 'wasm');
       adamwHost(host, g, s);
       adamwOps(ops, g, s);
       g.dispose();
@@ -57,5 +65,59 @@ describe.each(['wasm', 'cpu'] as const)('AdamW kernel on %s', (backend) => {
     }
     expect(tf.memory().numTensors).toBe(before);
     for (const s of slots) tf.dispose([s.param, s.expAvg, s.expAvgSq]);
+  });
+});
+
+describe('float64 exp kernels on wasm (log-softmax rows)', () => {
+  it('logsumexp, the exps and the logprob gradient row agree with Math.exp loops', async () => {
+    const saved = process.env['REMAX_BACKEND'];
+    delete process.env['REMAX_BACKEND'];
+    try {
+      expect(await initBackend('wasm')).toBe('wasm');
+    } finally {
+      if (saved !== undefined) process.env['REMAX_BACKEND'] = saved;
+    }
+    expect(wasmKernels()).not.toBeNull();
+    const V = 32001; // odd: the last element goes through JS
+    const R = 3;
+    // logits from -1e9 (masked) and -800 (below exp's range) to +40
+    const values = randn(R * V, 8).map((x, i) => (i % 97 === 0 ? -1e9 : i % 89 === 0 ? -800 : x));
+    values[5] = 40;
+    const x = tf.tensor1d(values);
+    const out = allocateHost([R * V]);
+    const holder = allocateHost([2 * V + 1]);
+    const xs = hostView(x) as Float32Array;
+    const os = hostView(out) as Float32Array;
+    const scratch = scratchRow(hostView(holder), V);
+    expect(scratch.buffer).toBe(xs.buffer); // in wasm memory: the kernels write it
+    for (let r = 0; r < R; r++) {
+      const o = r * V;
+      let m = -Infinity;
+      for (let v = 0; v < V; v++) m = Math.max(m, xs[o + v] as number);
+      let s = 0;
+      for (let v = 0; v < V; v++) s += Math.exp((xs[o + v] as number) - m);
+      const want = m + Math.log(s);
+      expect(Math.abs(rowLogSumExp(xs, o, V) - want)).toBeLessThan(1e-14 * Math.abs(want));
+      const { lse, sum } = rowExps(xs, o, V, scratch);
+      expect(Math.abs(lse - want)).toBeLessThan(1e-14 * Math.abs(want));
+      // the kernel sums in two lanes, the loop in one: both within V * 2^-53 ~ 4e-12 of exact
+      expect(Math.abs(sum - s) / s).toBeLessThan(1e-12);
+      let worst = 0;
+      for (let v = 0; v < V; v++) {
+        const e = Math.exp((xs[o + v] as number) - m);
+        worst = Math.max(worst, Math.abs((scratch[v] as number) - e) / (e + 1e-290));
+      }
+      // below exp(-708) the kernel returns ~3e-308 instead of 0: nothing a sum or a float32 sees
+      expect(worst).toBeLessThan(1e-15);
+      const d = 0.37;
+      writeLogprobGradRow(os, xs, o, V, want, d, 7);
+      for (let v = 0; v < V; v++) {
+        const g = Math.fround(-d * Math.exp((xs[o + v] as number) - want)) + (v === 7 ? d : 0);
+        const got = os[o + v] as number;
+        // one float32 rounding apart at most
+        expect(Math.abs(got - Math.fround(g))).toBeLessThanOrEqual(Math.abs(g) * 1.2e-7 + 1e-45);
+      }
+    }
+    tf.dispose([x, out, holder]);
   });
 });

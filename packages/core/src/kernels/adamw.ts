@@ -9,7 +9,7 @@
 
 import { tf } from '../tf.js';
 import { allocateHost, hostView } from './hostMemory.js';
-import { wasmAdamW } from './wasmSimd.js';
+import { wasmKernels } from './wasmKernels.js';
 
 /** Scalars of one update; `gradScale` is clip_grad_norm_'s coefficient (1 = none). */
 export interface AdamWScalars {
@@ -44,7 +44,7 @@ export function adamwOnHost(slot: AdamWSlot, grad: tf.Tensor): boolean {
 
 /**
  * The update over host memory: on wasm one f32x4 loop on the backend's own
- * memory (wasmSimd.ts), elsewhere (cpu backend, or the last < 4 elements) a
+ * memory (wasmKernels.ts), elsewhere (cpu backend, or the last < 4 elements) a
  * JS loop that rounds every operation to float32. Either way each element
  * sees the twin's float32 operations in the twin's order: the same bits.
  */
@@ -61,7 +61,7 @@ export function adamwHost(slot: AdamWSlot, grad: tf.Tensor, s: AdamWScalars): vo
     stepSize: f(s.stepSize),
     scale: f(s.gradScale),
   };
-  const simd = wasmAdamW();
+  const simd = wasmKernels()?.adamw ?? null;
   // a new buffer for the parameter: Variable.assign gives it a new dataId, which is
   // how caches of derived tensors (the models' transposed compute copies) see the change
   const out = allocateHost(slot.param.shape);

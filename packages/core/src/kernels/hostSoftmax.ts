@@ -1,15 +1,32 @@
-/** log(sum(exp(x[o..o+V]))) in float64: one max pass, one exp pass. */
-export function rowLogSumExp(x: Float32Array, o: number, V: number): number {
+// Row loops of the log-softmax over logits in host memory, in float64. On the
+// wasm backend the exps run in the f64x2 kernels of wasmKernels.ts when the
+// row lives in its memory (Math.exp was most of a scoring or training pass);
+// elsewhere, and for an odd last element, in JS.
+import { inWasmMemory, wasmKernels } from './wasmKernels.js';
+
+function rowMax(x: Float32Array, o: number, V: number): number {
   let m = -Infinity;
   for (let v = 0; v < V; v++) if ((x[o + v] as number) > m) m = x[o + v] as number;
+  return m;
+}
+
+/** log(sum(exp(x[o..o+V]))) in float64: one max pass, one exp pass. */
+export function rowLogSumExp(x: Float32Array, o: number, V: number): number {
+  const m = rowMax(x, o, V);
+  const k = wasmKernels();
   let s = 0;
-  for (let v = 0; v < V; v++) s += Math.exp((x[o + v] as number) - m);
+  let v = 0;
+  if (k !== null && inWasmMemory(k, x)) {
+    s = k.sumExp(x.byteOffset + 4 * o, V >> 1, m);
+    v = V & ~1;
+  }
+  for (; v < V; v++) s += Math.exp((x[o + v] as number) - m);
   return m + Math.log(s);
 }
 
 /**
- * rowLogSumExp that also leaves exp(x[o+v] - max) in `scratch[v]` and returns
- * their sum, so a caller that needs the probabilities divides instead of
+ * rowLogSumExp that also leaves exp(x[o+v] - max) in `scratch[v]` (in the wasm
+ * backend's memory for the fast path: see scratchRow) and returns their sum, so a caller that needs the probabilities divides instead of
  * calling Math.exp again (the exps are most of a scoring pass's time).
  */
 export function rowExps(
@@ -18,10 +35,15 @@ export function rowExps(
   V: number,
   scratch: Float64Array,
 ): { lse: number; sum: number } {
-  let m = -Infinity;
-  for (let v = 0; v < V; v++) if ((x[o + v] as number) > m) m = x[o + v] as number;
+  const m = rowMax(x, o, V);
+  const k = wasmKernels();
   let s = 0;
-  for (let v = 0; v < V; v++) {
+  let v = 0;
+  if (k !== null && inWasmMemory(k, x) && inWasmMemory(k, scratch)) {
+    s = k.expsF64(x.byteOffset + 4 * o, V >> 1, m, scratch.byteOffset);
+    v = V & ~1;
+  }
+  for (; v < V; v++) {
     const e = Math.exp((x[o + v] as number) - m);
     scratch[v] = e;
     s += e;
@@ -42,6 +64,24 @@ export function writeLogprobGradRow(
   d: number,
   target: number,
 ): void {
-  for (let v = 0; v < V; v++) out[o + v] = -d * Math.exp((x[o + v] as number) - lse);
+  const k = wasmKernels();
+  let v = 0;
+  if (k !== null && inWasmMemory(k, x) && inWasmMemory(k, out)) {
+    k.gradRow(x.byteOffset + 4 * o, V >> 1, lse, -d, out.byteOffset + 4 * o);
+    v = V & ~1;
+  }
+  for (; v < V; v++) out[o + v] = -d * Math.exp((x[o + v] as number) - lse);
   out[o + target] = (out[o + target] as number) + d;
+}
+
+/**
+ * A float64 scratch row of V values for rowExps, inside `holder` (a float32
+ * tensor of at least 2V + 1 values from allocateHost) when it lives in host
+ * memory: there the wasm kernels can write it. Take it again after any tensor
+ * allocation (the wasm heap may grow and detach it), like any host view.
+ */
+export function scratchRow(holder: Float32Array | null, V: number): Float64Array {
+  if (holder === null || holder.length < 2 * V + 1) return new Float64Array(V);
+  const start = holder.byteOffset + (holder.byteOffset % 8 === 0 ? 0 : 4);
+  return new Float64Array(holder.buffer, start, V);
 }

@@ -1,5 +1,5 @@
-import { hostView } from '../kernels/hostMemory.js';
-import { rowExps, rowLogSumExp } from '../kernels/hostSoftmax.js';
+import { allocateHost, hostView } from '../kernels/hostMemory.js';
+import { rowExps, rowLogSumExp, scratchRow } from '../kernels/hostSoftmax.js';
 import { tf } from '../tf.js';
 import type { Policy, TokenBatch } from '../types.js';
 import { type ChunkOptions, rowChunks } from './chunking.js';
@@ -47,24 +47,30 @@ export function nextTokenScores(
   ]) as [tf.Tensor2D, tf.Tensor2D];
   try {
     const V = policy.vocabSize;
-    const scratch = new Float64Array(V);
-    for (const [s, e] of rowChunks(N, V, options.maxChunkElements)) {
-      const [p, q] = tf.tidy(() => [
-        policy.headLogits(tf.slice(hP, [s, 0], [e - s, hP.shape[1]])),
-        reference.headLogits(tf.slice(hR, [s, 0], [e - s, hR.shape[1]])),
-      ]) as [tf.Tensor2D, tf.Tensor2D];
-      try {
-        options.onPeak?.();
-        const x = hostView(p) ?? (p.dataSync() as Float32Array);
-        const y = hostView(q) ?? (q.dataSync() as Float32Array);
-        for (let r = 0; r < e - s; r++) {
-          const n = s + r;
-          const next = n % T === T - 1 ? -1 : (ids[n + 1] as number);
-          scoreRow(x, y, r * V, V, next, n, out, scratch);
+    // float64 exps of one row, in host memory where the wasm kernels write them
+    const holder = allocateHost([2 * V + 1]);
+    try {
+      for (const [s, e] of rowChunks(N, V, options.maxChunkElements)) {
+        const [p, q] = tf.tidy(() => [
+          policy.headLogits(tf.slice(hP, [s, 0], [e - s, hP.shape[1]])),
+          reference.headLogits(tf.slice(hR, [s, 0], [e - s, hR.shape[1]])),
+        ]) as [tf.Tensor2D, tf.Tensor2D];
+        try {
+          options.onPeak?.();
+          const x = hostView(p) ?? (p.dataSync() as Float32Array);
+          const y = hostView(q) ?? (q.dataSync() as Float32Array);
+          const scratch = scratchRow(hostView(holder), V);
+          for (let r = 0; r < e - s; r++) {
+            const n = s + r;
+            const next = n % T === T - 1 ? -1 : (ids[n + 1] as number);
+            scoreRow(x, y, r * V, V, next, n, out, scratch);
+          }
+        } finally {
+          tf.dispose([p, q]);
         }
-      } finally {
-        tf.dispose([p, q]);
       }
+    } finally {
+      holder.dispose();
     }
   } finally {
     tf.dispose([hP, hR]);

@@ -1,0 +1,268 @@
+// WebAssembly SIMD kernels that run on the tfjs wasm backend's own memory
+// (imported, so tensors are read and written in place, no copies):
+// - adamw: the AdamW update in f32x4, the same float32 operations in the same
+//   order as its tensor-op twin (kernels/adamw.ts), so the same bits; JS has no
+//   float32 arithmetic, and a Math.fround per operation is ~8x slower;
+// - sumExp / expsF64 / gradRow: exp in float64 (f64x2, a degree-13 polynomial
+//   after range reduction, within ~1 ulp of Math.exp) for the log-softmax
+//   loops over [rows, 32000] logits, where Math.exp was most of the time.
+// Built with wasmAsm.ts at first use; null where WebAssembly SIMD is missing.
+import { tf } from '../tf.js';
+import { F32, F64, I32, moduleBytes, op, type WasmFunction } from './wasmAsm.js';
+
+export interface WasmKernels {
+  /** AdamW over `groups` runs of 4 floats at byte addresses p, g, m, v (m, v in place), out. */
+  adamw(
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    out: number,
+    groups: number,
+    decay: number,
+    oneMinusB1: number,
+    b2: number,
+    oneMinusB2: number,
+    bias2Sqrt: number,
+    eps: number,
+    stepSize: number,
+    gradScale: number,
+  ): void;
+  /** sum of exp(x[i] - shift) over 2 * pairs float32 values at byte address x. */
+  sumExp(x: number, pairs: number, shift: number): number;
+  /** The same, also writing each exp as a float64 at byte address out. */
+  expsF64(x: number, pairs: number, shift: number, out: number): number;
+  /** out[i] = float32(negD * exp(x[i] - lse)) over 2 * pairs values. */
+  gradRow(x: number, pairs: number, lse: number, negD: number, out: number): void;
+  /** The memory the addresses point into. */
+  readonly buffer: () => ArrayBufferLike;
+}
+
+function adamw(): WasmFunction {
+  const [P, G, M, V, OUT, COUNT] = [0, 1, 2, 3, 4, 5];
+  const SCALAR0 = 6; // 8 f32 scalars: params 6..13, their splats locals 14..21
+  const SPLAT0 = 14;
+  const [S_DECAY, S_B1, S_B2, S_B2M, S_BIAS2, S_EPS, S_STEP, S_SCALE] = [
+    14, 15, 16, 17, 18, 19, 20, 21,
+  ] as const;
+  const [L_G, L_M, L_V] = [22, 23, 24];
+  const code: number[][] = [];
+  for (let k = 0; k < 8; k++) code.push(op.get(SCALAR0 + k), op.f32x4Splat, op.set(SPLAT0 + k));
+  code.push(op.block, op.get(COUNT), op.i32Eqz, op.brIf(0), op.loop);
+  // g' = g * scale
+  code.push(op.get(G), op.load, op.get(S_SCALE), op.f32x4Mul, op.set(L_G));
+  // m1 = m + (g' - m) * (1 - b1)
+  code.push(op.get(M), op.load, op.set(L_M));
+  code.push(op.get(L_M), op.get(L_G), op.get(L_M), op.f32x4Sub, op.get(S_B1), op.f32x4Mul);
+  code.push(op.f32x4Add, op.set(L_M), op.get(M), op.get(L_M), op.store);
+  // v1 = v * b2 + (g' * g') * (1 - b2)
+  code.push(op.get(V), op.load, op.get(S_B2), op.f32x4Mul);
+  code.push(op.get(L_G), op.get(L_G), op.f32x4Mul, op.get(S_B2M), op.f32x4Mul, op.f32x4Add);
+  code.push(op.set(L_V), op.get(V), op.get(L_V), op.store);
+  // out = p * decay - (m1 / (sqrt(v1) / bias2 + eps)) * stepSize
+  code.push(op.get(OUT), op.get(P), op.load, op.get(S_DECAY), op.f32x4Mul);
+  code.push(op.get(L_M), op.get(L_V), op.f32x4Sqrt, op.get(S_BIAS2), op.f32x4Div);
+  code.push(op.get(S_EPS), op.f32x4Add, op.f32x4Div, op.get(S_STEP), op.f32x4Mul);
+  code.push(op.f32x4Sub, op.store);
+  for (const ptr of [P, G, M, V, OUT])
+    code.push(op.get(ptr), op.i32Const(16), op.i32Add, op.set(ptr));
+  code.push(op.get(COUNT), op.i32Const(1), op.i32Sub, op.tee(COUNT), op.brIf(0));
+  code.push(op.end, op.end);
+  return {
+    name: 'adamw',
+    params: [I32, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32],
+    results: [],
+    v128Locals: 11,
+    code,
+  };
+}
+
+const LN2_HI = 0.6931471803691238; // fdlibm: k * LN2_HI is exact for |k| < 2^11
+const LN2_LO = 1.9082149292705877e-10;
+
+/** exp's constants, splatted once into v128 locals before a loop (not re-materialised per use). */
+interface ExpConsts {
+  min: number;
+  log2e: number;
+  ln2Hi: number;
+  ln2Lo: number;
+  bias: number;
+  /** 1 / j! for j = 0..13 */
+  inv: number[];
+}
+
+/** Declares exp's constants as the 19 v128 locals from `first`, and the code that sets them. */
+function expConsts(first: number): { c: ExpConsts; code: number[][] } {
+  const inv = [1];
+  for (let j = 1; j <= 13; j++) inv.push((inv[j - 1] as number) / j);
+  const c: ExpConsts = {
+    min: first,
+    log2e: first + 1,
+    ln2Hi: first + 2,
+    ln2Lo: first + 3,
+    bias: first + 4,
+    inv: inv.map((_, j) => first + 5 + j),
+  };
+  const code: number[][] = [
+    op.f64x2Const(-708),
+    op.set(c.min),
+    op.f64x2Const(Math.LOG2E),
+    op.set(c.log2e),
+    op.f64x2Const(LN2_HI),
+    op.set(c.ln2Hi),
+    op.f64x2Const(LN2_LO),
+    op.set(c.ln2Lo),
+    op.i64x2Const(1023),
+    op.set(c.bias),
+  ];
+  inv.forEach((v, j) => {
+    code.push(op.f64x2Const(v), op.set(c.inv[j] as number));
+  });
+  return { c, code };
+}
+const EXP_CONSTS = 19;
+
+/**
+ * f64x2 t on the stack -> exp(t), using v128 locals T, K, R. Inputs below -708
+ * give exp(-708) ~ 3e-308 (the scale stays a normal power of two); callers
+ * pass x - max or x - logsumexp, which are <= 0.
+ */
+function expCode(c: ExpConsts, T: number, K: number, R: number): number[][] {
+  const code: number[][] = [op.get(c.min), op.f64x2Max, op.set(T)];
+  // k = round(t / ln 2), r = t - k ln 2 in [-ln2/2, ln2/2]
+  code.push(op.get(T), op.get(c.log2e), op.f64x2Mul, op.f64x2Nearest, op.set(K));
+  code.push(op.get(T), op.get(K), op.get(c.ln2Hi), op.f64x2Mul, op.f64x2Sub);
+  code.push(op.get(K), op.get(c.ln2Lo), op.f64x2Mul, op.f64x2Sub, op.set(R));
+  // exp(r) = sum r^j / j!, j <= 13 (remainder < 4e-18 relative), by Horner
+  code.push(op.get(c.inv[13] as number));
+  for (let j = 12; j >= 0; j--) {
+    code.push(op.get(R), op.f64x2Mul, op.get(c.inv[j] as number), op.f64x2Add);
+  }
+  // times 2^k: (k + 1023) << 52 are the bits of 2^k
+  code.push(op.get(K), op.i32x4TruncSatF64x2Zero, op.i64x2ExtendLowI32x4, op.get(c.bias));
+  code.push(op.i64x2Add, op.i32Const(52), op.i64x2Shl, op.f64x2Mul);
+  return code;
+}
+
+/** Pushes f64x2 (x[0..2] promoted) - shift and advances x by 8 bytes. */
+function loadPair(X: number, SHIFT: number): number[][] {
+  return [
+    op.get(X),
+    op.load64Splat,
+    op.f64x2PromoteF32x4,
+    op.get(SHIFT),
+    op.f64x2Sub,
+    op.get(X),
+    op.i32Const(8),
+    op.i32Add,
+    op.set(X),
+  ];
+}
+
+const loopHead = (COUNT: number) => [op.block, op.get(COUNT), op.i32Eqz, op.brIf(0), op.loop];
+const loopTail = (COUNT: number) => [
+  op.get(COUNT),
+  op.i32Const(1),
+  op.i32Sub,
+  op.tee(COUNT),
+  op.brIf(0),
+  op.end,
+  op.end,
+];
+const laneSum = (ACC: number) => [
+  op.get(ACC),
+  op.f64x2Lane(0),
+  op.get(ACC),
+  op.f64x2Lane(1),
+  op.f64Add,
+];
+
+function sumExp(): WasmFunction {
+  const [X, COUNT, SHIFT_ARG, ACC, SHIFT, T, K, R] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const { c, code: consts } = expConsts(8);
+  const code: number[][] = [...consts, op.get(SHIFT_ARG), op.f64x2Splat, op.set(SHIFT)];
+  code.push(op.f64x2Const(0), op.set(ACC), ...loopHead(COUNT), ...loadPair(X, SHIFT));
+  code.push(...expCode(c, T, K, R), op.get(ACC), op.f64x2Add, op.set(ACC), ...loopTail(COUNT));
+  code.push(...laneSum(ACC));
+  const v128Locals = 5 + EXP_CONSTS;
+  return { name: 'sumExp', params: [I32, I32, F64], results: [F64], v128Locals, code };
+}
+
+function expsF64(): WasmFunction {
+  const [X, COUNT, SHIFT_ARG, OUT, ACC, SHIFT, T, K, R, E] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const { c, code: consts } = expConsts(10);
+  const code: number[][] = [...consts, op.get(SHIFT_ARG), op.f64x2Splat, op.set(SHIFT)];
+  code.push(op.f64x2Const(0), op.set(ACC), ...loopHead(COUNT), ...loadPair(X, SHIFT));
+  code.push(...expCode(c, T, K, R), op.set(E), op.get(OUT), op.get(E), op.store);
+  code.push(op.get(OUT), op.i32Const(16), op.i32Add, op.set(OUT));
+  code.push(op.get(ACC), op.get(E), op.f64x2Add, op.set(ACC), ...loopTail(COUNT));
+  code.push(...laneSum(ACC));
+  const v128Locals = 6 + EXP_CONSTS;
+  return { name: 'expsF64', params: [I32, I32, F64, I32], results: [F64], v128Locals, code };
+}
+
+function gradRow(): WasmFunction {
+  const [X, COUNT, LSE, NEG_D, OUT, SHIFT, ND, T, K, R] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const { c, code: consts } = expConsts(10);
+  const code: number[][] = [...consts, op.get(LSE), op.f64x2Splat, op.set(SHIFT)];
+  code.push(op.get(NEG_D), op.f64x2Splat, op.set(ND), ...loopHead(COUNT), op.get(OUT));
+  code.push(...loadPair(X, SHIFT), ...expCode(c, T, K, R), op.get(ND), op.f64x2Mul);
+  code.push(op.f32x4DemoteF64x2, op.store64Lane0);
+  code.push(op.get(OUT), op.i32Const(8), op.i32Add, op.set(OUT), ...loopTail(COUNT));
+  const v128Locals = 5 + EXP_CONSTS;
+  return { name: 'gradRow', params: [I32, I32, F64, F64, I32], results: [], v128Locals, code };
+}
+
+/** The module's bytes; `shared` must match the imported memory (threaded builds share it). */
+export function kernelModuleBytes(shared: boolean): Uint8Array {
+  return moduleBytes([adamw(), sumExp(), expsF64(), gradRow()], shared);
+}
+
+// The slice of the WebAssembly JS API used here (the project's lib settings do not declare it).
+interface WasmMemory {
+  readonly buffer: ArrayBufferLike;
+}
+interface WasmApi {
+  Memory: abstract new (...args: never[]) => WasmMemory;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+  validate(bytes: Uint8Array): boolean;
+}
+const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
+interface EmscriptenLike {
+  wasmMemory?: unknown;
+  asm?: { memory?: unknown };
+}
+
+const instances = new WeakMap<WasmMemory, WasmKernels | null>();
+
+/**
+ * The kernels bound to the running wasm backend's memory, or null when the
+ * backend is not wasm, its memory is not reachable, or this engine lacks SIMD.
+ */
+export function wasmKernels(): WasmKernels | null {
+  if (WA === undefined || tf.getBackend() !== 'wasm') return null;
+  const module = (tf.backend() as unknown as { wasm?: EmscriptenLike }).wasm;
+  const memory = module?.wasmMemory ?? module?.asm?.memory;
+  if (!(memory instanceof WA.Memory)) return null;
+  let kernels = instances.get(memory);
+  if (kernels === undefined) {
+    kernels = null;
+    const bytes = kernelModuleBytes(memory.buffer instanceof SharedArrayBuffer);
+    if (WA.validate(bytes)) {
+      const { exports } = new WA.Instance(new WA.Module(bytes), { env: { memory } });
+      kernels = {
+        ...(exports as unknown as Omit<WasmKernels, 'buffer'>),
+        buffer: () => memory.buffer,
+      };
+    }
+    instances.set(memory, kernels);
+  }
+  return kernels;
+}
+
+/** Whether `a` is a view of the kernels' memory (so its byteOffset is an address there). */
+export function inWasmMemory(k: WasmKernels, a: ArrayBufferView): boolean {
+  return a.buffer === k.buffer();
+}

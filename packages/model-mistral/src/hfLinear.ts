@@ -3,7 +3,7 @@ import { customOp, tf } from '@remax/core';
 /**
  * Transposed compute copies ([in, out]) of Hugging Face linear weights ([out, in]).
  *
- * Why: on wasm only a plain, non-transposed 2-D matMul is fast (PERFORMANCE.md),
+ * Why: on wasm only a plain, non-transposed 2-D matMul is fast (docs/performance.md),
  * so `x · Wᵀ` needs Wᵀ materialised. The variable itself stays in HF layout (so
  * parameters() and gradients have HF shapes); the copy is rebuilt when the
  * variable's data changes (Variable.assign gives it a new dataId), i.e. once

@@ -6,7 +6,7 @@ import { customOp } from './customOp.js';
  *
  * Why a custom gradient: the gradient tfjs derives for matMul uses the
  * transpose flags (`x · Wᵀ`, `xᵀ · dy`), which on the wasm backend fall off
- * XNNPACK onto a scalar loop (15-100x slower, see PERFORMANCE.md). Here the
+ * XNNPACK onto a scalar loop (15-100x slower, see docs/performance.md). Here the
  * backward transposes explicitly and calls plain matMuls only:
  *   dx  = dy · transpose(wT)        [N, out] · [out, in]
  *   dwT = transpose(x) · dy         [in, N] · [N, out]

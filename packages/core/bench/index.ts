@@ -1,5 +1,6 @@
 // `pnpm bench`: wasm matMul speed on 1 thread vs N threads, measured in the same
-// run (thread count is fixed per process, so each runs in its own child).
+// run (thread count is fixed per process, so each runs in its own child); then
+// AdamW and the update phase over the small policy (bench/adamw.ts).
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -63,3 +64,20 @@ for (const s of single) {
     }),
   );
 }
+
+// AdamW and the whole update phase over the small policy's parameters (bench/adamw.ts)
+process.stdout.write(
+  execFileSync(
+    process.execPath,
+    [
+      '--conditions=@remax/source',
+      '--import',
+      'tsx',
+      fileURLToPath(new URL('./adamw.ts', import.meta.url)),
+    ],
+    {
+      env: { ...process.env, REMAX_BACKEND: 'wasm' },
+      encoding: 'utf8',
+    },
+  ),
+);

@@ -147,12 +147,24 @@ async function runOne(algo: 'remax' | 'ppo'): Promise<StepLine> {
   const prof = await tf.profile(async () => {
     await oneStep();
   });
-  const steps: Array<{ seconds: number; forward: number; metrics: Record<string, number> }> = [];
+  const steps: Array<{
+    seconds: number;
+    cpu: number;
+    forward: number;
+    metrics: Record<string, number>;
+  }> = [];
   for (let i = 1; i < STEPS; i++) {
     forwardMs = 0;
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const metrics = await oneStep();
-    steps.push({ seconds: (performance.now() - t0) / 1000, forward: forwardMs / 1000, metrics });
+    const c = process.cpuUsage(c0);
+    steps.push({
+      seconds: (performance.now() - t0) / 1000,
+      cpu: (c.user + c.system) / 1e6,
+      forward: forwardMs / 1000,
+      metrics,
+    });
   }
   const phaseNames = Object.keys(steps[0]?.metrics ?? {}).filter((k) => k.startsWith('time/'));
   const phases = Object.fromEntries(

@@ -7,6 +7,7 @@ import { allocateHost, hostView } from '../src/kernels/hostMemory.js';
 import {
   rowExps,
   rowLogSumExp,
+  rowMax,
   scratchRow,
   writeLogprobGradRow,
 } from '../src/kernels/hostSoftmax.js';
@@ -94,6 +95,7 @@ describe('float64 exp kernels on wasm (log-softmax rows)', () => {
       const o = r * V;
       let m = -Infinity;
       for (let v = 0; v < V; v++) m = Math.max(m, xs[o + v] as number);
+      expect(rowMax(xs, o, V)).toBe(m);
       let s = 0;
       for (let v = 0; v < V; v++) s += Math.exp((xs[o + v] as number) - m);
       const want = m + Math.log(s);
@@ -118,6 +120,23 @@ describe('float64 exp kernels on wasm (log-softmax rows)', () => {
         expect(Math.abs(got - Math.fround(g))).toBeLessThanOrEqual(Math.abs(g) * 1.2e-7 + 1e-45);
       }
     }
-    tf.dispose([x, out, holder]);
+    // the max skips NaN like the JS loop, at any lane and in the tail
+    const special = tf.tensor1d([
+      Number.NaN,
+      -3,
+      Number.NaN,
+      -1,
+      -Infinity,
+      -2,
+      -5,
+      Number.NaN,
+      4,
+      Number.NaN,
+    ]);
+    const ss = hostView(special) as Float32Array;
+    expect(rowMax(ss, 0, 10)).toBe(4);
+    expect(rowMax(ss, 0, 8)).toBe(-1);
+    expect(rowMax(ss, 4, 1)).toBe(-Infinity);
+    tf.dispose([x, out, holder, special]);
   });
 });

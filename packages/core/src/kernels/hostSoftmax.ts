@@ -4,9 +4,16 @@
 // elsewhere, and for an odd last element, in JS.
 import { inWasmMemory, wasmKernels } from './wasmKernels.js';
 
-function rowMax(x: Float32Array, o: number, V: number): number {
+/** max of x[o..o+V]; NaNs are skipped (-Infinity when nothing else is there). */
+export function rowMax(x: Float32Array, o: number, V: number): number {
   let m = -Infinity;
-  for (let v = 0; v < V; v++) if ((x[o + v] as number) > m) m = x[o + v] as number;
+  let v = 0;
+  const k = wasmKernels();
+  if (k !== null && inWasmMemory(k, x)) {
+    m = k.maxF32(x.byteOffset + 4 * o, V >> 2);
+    v = V & ~3;
+  }
+  for (; v < V; v++) if ((x[o + v] as number) > m) m = x[o + v] as number;
   return m;
 }
 

@@ -43,6 +43,14 @@ function f64x2Const(c: number): number[] {
   return simd(0x0c, ...b);
 }
 
+/** f32x4 constant (all lanes `c`). */
+function f32x4Const(c: number): number[] {
+  const b = new Uint8Array(16);
+  const view = new DataView(b.buffer);
+  for (let i = 0; i < 4; i++) view.setFloat32(4 * i, c, true);
+  return simd(0x0c, ...b);
+}
+
 /** i64x2 constant (both lanes `c`, a small integer). */
 function i64x2Const(c: number): number[] {
   const b = new Uint8Array(16);
@@ -66,11 +74,14 @@ export const op = {
   i32Add: [0x6a],
   i32Sub: [0x6b],
   f64Add: [0xa0],
+  f32Max: [0x97],
   load: simd(0x00, 2, 0),
   load64Splat: simd(0x0a, 2, 0),
   store: simd(0x0b, 2, 0),
   store64Lane0: simd(0x5b, 2, 0, 0),
   f32x4Splat: simd(0x13),
+  f32x4Lane: (lane: number) => simd(0x1f, lane),
+  f32x4Pmax: simd(0xeb),
   f64x2Splat: simd(0x14),
   f64x2Lane: (lane: number) => simd(0x21, lane),
   f32x4DemoteF64x2: simd(0x5e),
@@ -89,6 +100,7 @@ export const op = {
   f64x2Mul: simd(0xf2),
   f64x2Max: simd(0xf5),
   i32x4TruncSatF64x2Zero: simd(0xfc),
+  f32x4Const,
   f64x2Const,
   i64x2Const,
 };

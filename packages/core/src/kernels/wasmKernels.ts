@@ -3,6 +3,7 @@
 // - adamw: the AdamW update in f32x4, the same float32 operations in the same
 //   order as its tensor-op twin (kernels/adamw.ts), so the same bits; JS has no
 //   float32 arithmetic, and a Math.fround per operation is ~8x slower;
+// - maxF32: a row's maximum, four lanes at a time;
 // - sumExp / expsF64 / gradRow: exp in float64 (f64x2, a degree-13 polynomial
 //   after range reduction, within ~1 ulp of Math.exp) for the log-softmax
 //   loops over [rows, 32000] logits, where Math.exp was most of the time.
@@ -34,6 +35,8 @@ export interface WasmKernels {
   expsF64(x: number, pairs: number, shift: number, out: number): number;
   /** out[i] = float32(negD * exp(x[i] - lse)) over 2 * pairs values. */
   gradRow(x: number, pairs: number, lse: number, negD: number, out: number): void;
+  /** max of 4 * groups float32 values at byte address x (-Infinity if none; NaNs ignored). */
+  maxF32(x: number, groups: number): number;
   /** The memory the addresses point into. */
   readonly buffer: () => ArrayBufferLike;
 }
@@ -213,9 +216,20 @@ function gradRow(): WasmFunction {
   return { name: 'gradRow', params: [I32, I32, F64, F64, I32], results: [], v128Locals, code };
 }
 
+function maxF32(): WasmFunction {
+  const [X, COUNT, ACC] = [0, 1, 2];
+  // pmax(acc, x) = acc < x ? x : acc: a NaN never wins, as in the JS loop `if (x > m) m = x`
+  const code: number[][] = [op.f32x4Const(Number.NEGATIVE_INFINITY), op.set(ACC)];
+  code.push(...loopHead(COUNT), op.get(ACC), op.get(X), op.load, op.f32x4Pmax, op.set(ACC));
+  code.push(op.get(X), op.i32Const(16), op.i32Add, op.set(X), ...loopTail(COUNT));
+  code.push(op.get(ACC), op.f32x4Lane(0), op.get(ACC), op.f32x4Lane(1), op.f32Max);
+  code.push(op.get(ACC), op.f32x4Lane(2), op.f32Max, op.get(ACC), op.f32x4Lane(3), op.f32Max);
+  return { name: 'maxF32', params: [I32, I32], results: [F32], v128Locals: 1, code };
+}
+
 /** The module's bytes; `shared` must match the imported memory (threaded builds share it). */
 export function kernelModuleBytes(shared: boolean): Uint8Array {
-  return moduleBytes([adamw(), sumExp(), expsF64(), gradRow()], shared);
+  return moduleBytes([adamw(), sumExp(), expsF64(), gradRow(), maxF32()], shared);
 }
 
 // The slice of the WebAssembly JS API used here (the project's lib settings do not declare it).

@@ -36,7 +36,8 @@ function maxDiff(got: number[][], want: number[][], mask: number[][], cols = Inf
   return d;
 }
 
-const l2 = (x: ArrayLike<number>): number => Math.sqrt(Array.from(x).reduce((s, v) => s + v * v, 0));
+const l2 = (x: ArrayLike<number>): number =>
+  Math.sqrt(Array.from(x).reduce((s, v) => s + v * v, 0));
 
 for (const fx of adapterFixtures()) {
   const g = fx.golden;

@@ -25,7 +25,12 @@ export interface LoraGolden {
 }
 
 /** Every adapter fixture folder: fixtures/lora/* and any unseen one (fixtures/unseen/*) with an adapter_config.json. */
-export function adapterFixtures(): { name: string; dir: string; baseDir: string; golden: LoraGolden }[] {
+export function adapterFixtures(): {
+  name: string;
+  dir: string;
+  baseDir: string;
+  golden: LoraGolden;
+}[] {
   const roots = [join(FIXTURES, 'lora'), join(FIXTURES, 'unseen')];
   const out = [];
   for (const root of roots) {

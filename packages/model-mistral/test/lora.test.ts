@@ -27,12 +27,12 @@ function outputs(model: CausalLM, ids: number[][], mask: number[][], first: numb
 /** Max |got - want| over non-pad positions of a [B, T] table. */
 function maxDiff(got: number[][], want: number[][], mask: number[][], cols = Infinity): number {
   let d = 0;
-  mask.forEach((row, b) =>
+  mask.forEach((row, b) => {
     row.forEach((m, t) => {
       if (m !== 1 || t >= cols) return;
       d = Math.max(d, Math.abs((got[b]?.[t] as number) - (want[b]?.[t] as number)));
-    }),
-  );
+    });
+  });
   return d;
 }
 
@@ -62,7 +62,7 @@ for (const fx of adapterFixtures()) {
         const T = (c.input_ids[0] as number[]).length;
         const o = outputs(model, c.input_ids, c.attention_mask, c.logits_first);
         let compared = 0;
-        c.attention_mask.forEach((row, b) =>
+        c.attention_mask.forEach((row, b) => {
           row.forEach((m, t) => {
             if (m !== 1) return;
             compared++;
@@ -72,8 +72,8 @@ for (const fx of adapterFixtures()) {
               expect(Math.abs((got[v] as number) - (want[v] as number))).toBeLessThan(TOL);
             }
             expect(o.argmax[b]?.[t]).toBe(c.argmax[b]?.[t]);
-          }),
-        );
+          });
+        });
         expect(compared).toBeGreaterThan(0);
         expect(maxDiff(o.lse, c.logsumexp, c.attention_mask)).toBeLessThan(TOL);
         expect(maxDiff(o.lp, c.next_token_logprob, c.attention_mask, T - 1)).toBeLessThan(TOL);

@@ -20,6 +20,8 @@ export {
   type AdapterSet,
   type AddLoRAOptions,
   AddLoRAOptionsSchema,
+  adapterPolicy,
+  adaptersDisabledPolicy,
   addLoRA,
   type LoraPair,
   loadAdapter,

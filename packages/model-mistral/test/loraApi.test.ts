@@ -98,7 +98,7 @@ describe('LoRA API', () => {
     ) as tf.Variable;
     const inDim = model.config.intermediate_size;
     expect(a.shape).toEqual([4, inDim]);
-    const av = a.dataSync();
+    const av = a.dataSync() as Float32Array;
     const bound = 1 / Math.sqrt(inDim);
     expect(Math.max(...av.map(Math.abs))).toBeLessThanOrEqual(bound);
     // uniform on ±bound: std bound/sqrt(3)

@@ -15,3 +15,4 @@ export {
   type PeftLoraConfig,
   parsePeftConfig,
 } from './peftConfig.js';
+export { adapterPolicy, adaptersDisabledPolicy } from './policyViews.js';

@@ -1,12 +1,21 @@
 // ReMax vs PPO memory and time on one step (issue 8's evidence): the same
 // batch of 8 prompts (64 tokens) and 64 new tokens, "small" random policy,
 // reference, reward model (and, for PPO, critic). Each algorithm runs in its
-// own child process so the RSS peaks do not mix. Prints JSON lines; the last
-// one has the ratios. Run: pnpm bench
+// own child process so the RSS peaks do not mix. Also ReMax with LoRA (r 16,
+// all seven projections; the reference is the policy with its adapters off)
+// against full fine-tuning, with the floor arithmetic. Prints JSON lines; the
+// last ones have the ratios. Run: pnpm bench
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { initBackend, Rng, tf } from '@remax/core';
-import { createCausalLM, SMALL_LLAMA_CONFIG, SMALL_MISTRAL_CONFIG } from '@remax/model-mistral';
+import {
+  adapterPolicy,
+  adaptersDisabledPolicy,
+  addLoRA,
+  createCausalLM,
+  SMALL_LLAMA_CONFIG,
+  SMALL_MISTRAL_CONFIG,
+} from '@remax/model-mistral';
 import {
   makeRewardFn,
   tokenAlignedCritic,
@@ -43,7 +52,13 @@ const PROMPT = 64;
 const NEW = 64;
 const fixtures = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
 
-async function runOne(algo: 'remax' | 'ppo'): Promise<void> {
+/** The LoRA variant of the bench: PEFT's usual RLHF setting, every projection adapted. */
+const LORA = { r: 16, alpha: 32, targetModules: 'all-linear' as const };
+type Variant = 'remax' | 'ppo' | 'remax-lora';
+
+async function runOne(variant: Variant): Promise<void> {
+  const algo = variant === 'ppo' ? 'ppo' : 'remax';
+  const lora = variant === 'remax-lora';
   const backend = await initBackend();
   const { config } = loadRunConfig(
     fileURLToPath(new URL('../configs/tiny.yaml', import.meta.url)),
@@ -59,7 +74,15 @@ async function runOne(algo: 'remax' | 'ppo'): Promise<void> {
   const policyTok = await Tokenizer.fromFile(`${fixtures}models/tiny-mistral/tokenizer.model`);
   const rmTok = await Tokenizer.fromFile(`${fixtures}tokenizers/llama.model`);
   const policy = createCausalLM(POLICY, { rng: Rng.derive(1, 1) });
-  const reference = createCausalLM(POLICY, { rng: Rng.derive(1, 1) });
+  const linearParameters = countParameters(
+    [...policy.parameters()].filter(([n]) => /(proj|lm_head)\.weight$/.test(n)).map(([, v]) => v),
+  );
+  const policyParameters = countParameters(policy.parameters().values());
+  // LoRA: no second model; the reference is the policy with its adapters off
+  if (lora) addLoRA(policy, { ...LORA, seed: 3 });
+  const reference = lora
+    ? adaptersDisabledPolicy(policy)
+    : createCausalLM(POLICY, { rng: Rng.derive(1, 1) });
   const rmBackbone = createCausalLM(REWARD, { rng: Rng.derive(1, 2), withLMHead: false });
   const head = () => tf.variable(tf.randomNormal([1, REWARD.hidden_size], 0, 0.02, 'float32', 3));
   const reward = new UltraRewardModel(
@@ -94,7 +117,7 @@ async function runOne(algo: 'remax' | 'ppo'): Promise<void> {
   const factory = algorithmFactories[algo];
   if (!factory) throw new Error(`algorithm ${algo} is not installed`);
   const algorithm = factory.create(algorithmConfig(config, 1), {
-    policy,
+    policy: lora ? adapterPolicy(policy) : policy,
     reference,
     generate: makeGenerateFn(policy, config, policyTok.eosId, genStats),
     reward: makeRewardFn(reward, policyTok),
@@ -121,6 +144,7 @@ async function runOne(algo: 'remax' | 'ppo'): Promise<void> {
     JSON.stringify({
       bench: 'rl-step',
       algo,
+      variant,
       backend,
       batch: BATCH,
       prompt_tokens: padded.inputIds[0]?.length,
@@ -131,7 +155,9 @@ async function runOne(algo: 'remax' | 'ppo'): Promise<void> {
       max_rss_bytes: process.resourceUsage().maxRSS * 1024,
       resident_weights_bytes: tf.memory().numBytes,
       reward_shape: REWARD_SHAPE,
-      policy_parameters: countParameters(policy.parameters().values()),
+      policy_parameters: policyParameters,
+      policy_linear_parameters: linearParameters,
+      adapter_parameters: countParameters(policy.adapterParameters().values()),
       reward_parameters: countParameters(reward.parameters().values()),
     }),
   );
@@ -143,13 +169,44 @@ function countParameters(tensors: Iterable<tf.Tensor>): number {
   return n;
 }
 
+interface StepLine {
+  peak_tensor_bytes: number;
+  max_rss_bytes: number;
+  seconds: number;
+  policy_parameters: number;
+  policy_linear_parameters: number;
+  adapter_parameters: number;
+}
+
+/**
+ * What LoRA can save at best, from the full run's peak: the reference's weights and its
+ * transposed compute copies of every linear, the full gradients and AdamW's two moments
+ * (all float32) go; the adapters with their gradients and moments come in.
+ */
+function loraFloor(full: StepLine, lora: StepLine): Record<string, number> {
+  const B = 4;
+  const referenceBytes = B * (full.policy_parameters + full.policy_linear_parameters);
+  const gradientBytes = B * full.policy_parameters;
+  const momentBytes = 2 * B * full.policy_parameters;
+  const adapterBytes = 4 * B * lora.adapter_parameters;
+  const floor =
+    full.peak_tensor_bytes - referenceBytes - gradientBytes - momentBytes + adapterBytes;
+  return {
+    reference_and_compute_copy_bytes: referenceBytes,
+    full_gradient_bytes: gradientBytes,
+    adamw_moment_bytes: momentBytes,
+    adapter_state_bytes: adapterBytes,
+    floor_peak_bytes: floor,
+    floor_ratio: floor / full.peak_tensor_bytes,
+  };
+}
+
 const which = process.argv[2];
-if (which === 'remax' || which === 'ppo') {
+if (which === 'remax' || which === 'ppo' || which === 'remax-lora') {
   await runOne(which);
 } else {
-  const out: Record<string, { peak_tensor_bytes: number; max_rss_bytes: number; seconds: number }> =
-    {};
-  for (const algo of ['remax', 'ppo'] as const) {
+  const out: Record<string, StepLine> = {};
+  for (const algo of ['remax', 'ppo', 'remax-lora'] as const) {
     const line = execFileSync(
       process.execPath,
       [...process.execArgv, fileURLToPath(import.meta.url), algo],
@@ -176,6 +233,23 @@ if (which === 'remax' || which === 'ppo') {
         seconds_ratio: r.seconds / p.seconds,
         goal: 'ReMax peak <= 0.6x PPO (paper: ~50% less memory)',
         meets_goal: r.peak_tensor_bytes <= 0.6 * p.peak_tensor_bytes,
+      }),
+    );
+  }
+  const l = out['remax-lora'];
+  if (r && l) {
+    console.log(
+      JSON.stringify({
+        bench: 'remax-lora-vs-full',
+        lora: LORA,
+        full_peak_tensor_bytes: r.peak_tensor_bytes,
+        lora_peak_tensor_bytes: l.peak_tensor_bytes,
+        peak_tensor_ratio: l.peak_tensor_bytes / r.peak_tensor_bytes,
+        rss_ratio: l.max_rss_bytes / r.max_rss_bytes,
+        seconds_ratio: l.seconds / r.seconds,
+        ...loraFloor(r, l),
+        goal: 'ReMax with LoRA peak <= 0.65x full fine-tuning',
+        meets_goal: l.peak_tensor_bytes <= 0.65 * r.peak_tensor_bytes,
       }),
     );
   }

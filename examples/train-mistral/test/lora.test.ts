@@ -1,51 +1,17 @@
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { openCheckpoint } from '@remax/safetensors';
 import { describe, expect, it } from 'vitest';
 import { algorithmFactories } from '../src/algorithms.js';
 import { loadRunConfig } from '../src/config/load.js';
 import { latestCheckpoint } from '../src/run/checkpoint.js';
-import { readMetrics, type StepRecord } from '../src/run/metrics.js';
+import { readMetrics } from '../src/run/metrics.js';
 import { train } from '../src/run/train.js';
+import { deterministicPart, FAST, tinyYaml, weightsOf } from './trainHelpers.js';
 
-const tinyYaml = fileURLToPath(new URL('../configs/tiny.yaml', import.meta.url));
-const FAST = [
-  'train.batch_size=2',
-  'train.micro_batch_size=1',
-  'data.max_answer_seq=4',
-  'data.max_prompt_seq=32',
-  'data.num_prompts=16',
-  'data.eval_prompts=0',
-  'output.checkpoint_every=0',
-  'output.report=false',
-  'optim.lr=5e-3',
-  'lora.r=4',
-  'lora.alpha=8',
-];
+const LORA = [...FAST, 'optim.lr=5e-3', 'lora.r=4', 'lora.alpha=8'];
 const LONG = 900_000;
 
-function deterministicPart(r: StepRecord): Record<string, unknown> {
-  const algo = Object.fromEntries(
-    Object.entries(r.algo).filter(
-      ([k]) => !k.startsWith('time/') && !k.startsWith('throughput/') && !k.startsWith('memory/'),
-    ),
-  );
-  return { ...r, algo, seconds: 0, tokens_per_s: 0, peak_tensor_bytes: 0, rss_bytes: 0 };
-}
-
-async function tensorsOf(file: string): Promise<Map<string, Float32Array>> {
-  const ckpt = await openCheckpoint(file);
-  try {
-    const out = new Map<string, Float32Array>();
-    for (const n of ckpt.names())
-      out.set(n, (await ckpt.read(n, { as: 'float32' })) as Float32Array);
-    return out;
-  } finally {
-    await ckpt.close();
-  }
-}
 const bytes = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
 
 describe('train with LoRA', () => {
@@ -53,7 +19,7 @@ describe('train with LoRA', () => {
     'ReMax: reference = adapters off (KL 0 at step 1); 2 steps + resume + 2 == 4 bit for bit; adapter checkpoints; final adapter + merged',
     async () => {
       const { config } = loadRunConfig(tinyYaml, {
-        set: [...FAST, 'train.max_steps=4', 'output.save_merged=true'],
+        set: [...LORA, 'train.max_steps=4', 'output.save_merged=true'],
       });
       const straight = mkdtempSync(join(tmpdir(), 'remax-lora-straight-'));
       const resumed = mkdtempSync(join(tmpdir(), 'remax-lora-resumed-'));
@@ -90,15 +56,15 @@ describe('train with LoRA', () => {
         'adapter_config.json',
         'adapter_model.safetensors',
       ]);
-      const wa = await tensorsOf(join(ckpt, 'policy', 'adapter_model.safetensors'));
-      const wb = await tensorsOf(
+      const wa = await weightsOf(join(ckpt, 'policy', 'adapter_model.safetensors'));
+      const wb = await weightsOf(
         join(latestCheckpoint(resumed), 'policy', 'adapter_model.safetensors'),
       );
       expect([...wb.keys()]).toEqual([...wa.keys()]);
       expect(wa.size).toBe(2 * 7 * 2); // A and B of seven projections, two layers
       for (const [k, v] of wa)
         expect(bytes(v).equals(bytes(wb.get(k) as Float32Array)), k).toBe(true);
-      const opt = await tensorsOf(join(ckpt, 'algorithm-state.safetensors'));
+      const opt = await weightsOf(join(ckpt, 'algorithm-state.safetensors'));
       const optElements = [...opt.values()].reduce((s, t) => s + t.length, 0);
       const adapterElements = [...wa.values()].reduce((s, t) => s + t.length, 0);
       expect(optElements).toBeLessThanOrEqual(2 * adapterElements + opt.size);
@@ -117,7 +83,7 @@ describe('train with LoRA', () => {
     async () => {
       const { config } = loadRunConfig(tinyYaml, {
         algo: 'ppo',
-        set: [...FAST, 'train.max_steps=1'],
+        set: [...LORA, 'train.max_steps=1'],
       });
       const runDir = mkdtempSync(join(tmpdir(), 'remax-lora-ppo-'));
       const result = await train({
@@ -128,7 +94,7 @@ describe('train with LoRA', () => {
       });
       expect(result.records).toHaveLength(1);
       expect(Number.isFinite(result.records[0]?.reward)).toBe(true);
-      const critic = await tensorsOf(join(latestCheckpoint(runDir), 'critic.safetensors'));
+      const critic = await weightsOf(join(latestCheckpoint(runDir), 'critic.safetensors'));
       const names = [...critic.keys()];
       expect(names).toContain('regression_head.weight');
       expect(
@@ -142,7 +108,7 @@ describe('train with LoRA', () => {
 
   it('refuses lora with a reference.path, dropout > 0, and save_merged without lora', async () => {
     const run = (set: string[]) => {
-      const { config } = loadRunConfig(tinyYaml, { set: [...FAST, ...set] });
+      const { config } = loadRunConfig(tinyYaml, { set: [...LORA, ...set] });
       return train({
         config,
         factories: algorithmFactories,
@@ -153,7 +119,7 @@ describe('train with LoRA', () => {
     await expect(run(['reference.path=../../../fixtures/models/tiny-mistral'])).rejects.toThrow(
       /reference.path/,
     );
-    expect(() => loadRunConfig(tinyYaml, { set: [...FAST, 'lora.dropout=0.05'] })).toThrow(
+    expect(() => loadRunConfig(tinyYaml, { set: [...LORA, 'lora.dropout=0.05'] })).toThrow(
       /lora.dropout/,
     );
     const { config } = loadRunConfig(tinyYaml, { set: ['output.save_merged=true'] });

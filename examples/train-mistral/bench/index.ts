@@ -130,14 +130,20 @@ async function runOne(variant: Variant): Promise<void> {
   };
   const t0 = performance.now();
   let metrics: Record<string, number> = {};
-  const prof = await tf.profile(async () => {
-    const exp = await algorithm.makeExperience(batch);
-    try {
-      metrics = { ...exp.metrics, ...(await algorithm.trainStep(exp)) };
-    } finally {
-      exp.dispose();
-    }
+  // two profiles: where the peak is (experience = rollout + scoring, or the update)
+  let exp: Awaited<ReturnType<typeof algorithm.makeExperience>> | undefined;
+  const profExperience = await tf.profile(async () => {
+    exp = await algorithm.makeExperience(batch);
   });
+  let profTrain: Awaited<ReturnType<typeof tf.profile>>;
+  try {
+    profTrain = await tf.profile(async () => {
+      metrics = { ...exp?.metrics, ...(await algorithm.trainStep(exp as NonNullable<typeof exp>)) };
+    });
+  } finally {
+    exp?.dispose();
+  }
+  const prof = { peakBytes: Math.max(profExperience.peakBytes, profTrain.peakBytes) };
   const seconds = (performance.now() - t0) / 1000;
   const phases = Object.fromEntries(Object.entries(metrics).filter(([k]) => k.startsWith('time/')));
   console.log(
@@ -152,6 +158,8 @@ async function runOne(variant: Variant): Promise<void> {
       seconds,
       phases,
       peak_tensor_bytes: prof.peakBytes,
+      peak_experience_bytes: profExperience.peakBytes,
+      peak_train_bytes: profTrain.peakBytes,
       max_rss_bytes: process.resourceUsage().maxRSS * 1024,
       resident_weights_bytes: tf.memory().numBytes,
       reward_shape: REWARD_SHAPE,

@@ -11,7 +11,7 @@ import { ComputeCopies, linearHF, linearHFFrozen } from './hfLinear.js';
 import { readMatrix, type TokenMatrix } from './inputs.js';
 import { type KVCache, type LayerKV, MistralKVCache } from './kvCache.js';
 import { type AdapterSet, PROJECTIONS, runDisabled } from './lora/adapterSet.js';
-import { loraDelta } from './lora/loraLinear.js';
+import { loraLinear } from './lora/loraLinear.js';
 import { attentionBias, positionsFromMask } from './masks.js';
 import { rmsNorm } from './rmsNorm.js';
 import { applyRope, ropeTables } from './rope.js';
@@ -287,13 +287,12 @@ export class CausalLM implements Policy {
       : linearHFFrozen(x, w, this.copies);
   }
 
-  /** A projection: x · Wᵀ, plus PEFT's LoRA update when `module` is adapted and the adapters are on. */
+  /** A projection: x · Wᵀ, with PEFT's LoRA update when `module` is adapted and the adapters are on. */
   private proj(x: tf.Tensor2D, w: tf.Variable, module: string | undefined): tf.Tensor2D {
-    const base = this.baseLinear(x, w);
     const set = this.adapterSet;
     const pair = set?.enabled && module !== undefined ? set.pairs.get(module) : undefined;
-    if (set === null || pair === undefined) return base;
-    return tf.add(base, loraDelta(x, pair, set.scaling));
+    if (set === null || pair === undefined) return this.baseLinear(x, w);
+    return loraLinear(x, w, pair, set.scaling, this.copies);
   }
 
   /** Runs the decoder and hands the final-norm hidden states [B*T, H] to `head`. */

@@ -130,20 +130,28 @@ async function runOne(variant: Variant): Promise<void> {
   };
   const t0 = performance.now();
   let metrics: Record<string, number> = {};
-  // two profiles: where the peak is (experience = rollout + scoring, or the update)
+  // two profiles: where the peak is (experience = rollout + scoring, or the update).
+  // tf.profile returns the engine's one activeProfile object: read each peak at once.
   let exp: Awaited<ReturnType<typeof algorithm.makeExperience>> | undefined;
-  const profExperience = await tf.profile(async () => {
-    exp = await algorithm.makeExperience(batch);
-  });
-  let profTrain: Awaited<ReturnType<typeof tf.profile>>;
+  const peakExperience = (
+    await tf.profile(async () => {
+      exp = await algorithm.makeExperience(batch);
+    })
+  ).peakBytes;
+  let peakTrain = 0;
   try {
-    profTrain = await tf.profile(async () => {
-      metrics = { ...exp?.metrics, ...(await algorithm.trainStep(exp as NonNullable<typeof exp>)) };
-    });
+    peakTrain = (
+      await tf.profile(async () => {
+        metrics = {
+          ...exp?.metrics,
+          ...(await algorithm.trainStep(exp as NonNullable<typeof exp>)),
+        };
+      })
+    ).peakBytes;
   } finally {
     exp?.dispose();
   }
-  const prof = { peakBytes: Math.max(profExperience.peakBytes, profTrain.peakBytes) };
+  const prof = { peakBytes: Math.max(peakExperience, peakTrain) };
   const seconds = (performance.now() - t0) / 1000;
   const phases = Object.fromEntries(Object.entries(metrics).filter(([k]) => k.startsWith('time/')));
   console.log(
@@ -158,8 +166,9 @@ async function runOne(variant: Variant): Promise<void> {
       seconds,
       phases,
       peak_tensor_bytes: prof.peakBytes,
-      peak_experience_bytes: profExperience.peakBytes,
-      peak_train_bytes: profTrain.peakBytes,
+      peak_experience_bytes: peakExperience,
+      peak_train_bytes: peakTrain,
+      memory: Object.fromEntries(Object.entries(metrics).filter(([k]) => k.startsWith('memory/'))),
       max_rss_bytes: process.resourceUsage().maxRSS * 1024,
       resident_weights_bytes: tf.memory().numBytes,
       reward_shape: REWARD_SHAPE,

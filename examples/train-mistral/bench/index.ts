@@ -152,7 +152,23 @@ async function runOne(variant: Variant): Promise<void> {
     exp?.dispose();
   }
   const prof = { peakBytes: Math.max(peakExperience, peakTrain) };
-  const seconds = (performance.now() - t0) / 1000;
+  const seconds = (performance.now() - t0) / 1000; // the first step
+  // A second step, profiled whole: from then on AdamW's moments exist during the
+  // backward (the first step creates them in its update, after the backward's
+  // transient is gone). Run for the ReMax variants: the LoRA comparison's regime.
+  let peakSecondStep: number | null = null;
+  if (algo === 'remax') {
+    peakSecondStep = (
+      await tf.profile(async () => {
+        const e = await algorithm.makeExperience(batch);
+        try {
+          await algorithm.trainStep(e);
+        } finally {
+          e.dispose();
+        }
+      })
+    ).peakBytes;
+  }
   const phases = Object.fromEntries(Object.entries(metrics).filter(([k]) => k.startsWith('time/')));
   console.log(
     JSON.stringify({
@@ -168,6 +184,7 @@ async function runOne(variant: Variant): Promise<void> {
       peak_tensor_bytes: prof.peakBytes,
       peak_experience_bytes: peakExperience,
       peak_train_bytes: peakTrain,
+      peak_second_step_bytes: peakSecondStep,
       memory: Object.fromEntries(Object.entries(metrics).filter(([k]) => k.startsWith('memory/'))),
       max_rss_bytes: process.resourceUsage().maxRSS * 1024,
       resident_weights_bytes: tf.memory().numBytes,
@@ -188,6 +205,7 @@ function countParameters(tensors: Iterable<tf.Tensor>): number {
 
 interface StepLine {
   peak_tensor_bytes: number;
+  peak_second_step_bytes: number | null;
   max_rss_bytes: number;
   seconds: number;
   policy_parameters: number;
@@ -196,25 +214,26 @@ interface StepLine {
 }
 
 /**
- * What LoRA can save at best, from the full run's peak: the reference's weights and its
- * transposed compute copies of every linear, the full gradients and AdamW's two moments
- * (all float32) go; the adapters with their gradients and moments come in.
+ * What LoRA can save at best, from full fine-tuning's steady-state peak (a step after
+ * the first, AdamW's moments resident): the reference's weights and its transposed
+ * compute copies of every linear, the full gradients and the two moments (all float32)
+ * go; the adapters with their gradients and moments come in.
  */
 function loraFloor(full: StepLine, lora: StepLine): Record<string, number> {
   const B = 4;
+  const fullPeak = full.peak_second_step_bytes ?? full.peak_tensor_bytes;
   const referenceBytes = B * (full.policy_parameters + full.policy_linear_parameters);
   const gradientBytes = B * full.policy_parameters;
   const momentBytes = 2 * B * full.policy_parameters;
   const adapterBytes = 4 * B * lora.adapter_parameters;
-  const floor =
-    full.peak_tensor_bytes - referenceBytes - gradientBytes - momentBytes + adapterBytes;
+  const floor = fullPeak - referenceBytes - gradientBytes - momentBytes + adapterBytes;
   return {
     reference_and_compute_copy_bytes: referenceBytes,
     full_gradient_bytes: gradientBytes,
     adamw_moment_bytes: momentBytes,
     adapter_state_bytes: adapterBytes,
     floor_peak_bytes: floor,
-    floor_ratio: floor / full.peak_tensor_bytes,
+    floor_ratio: floor / fullPeak,
   };
 }
 
@@ -255,18 +274,22 @@ if (which === 'remax' || which === 'ppo' || which === 'remax-lora') {
   }
   const l = out['remax-lora'];
   if (r && l) {
+    const steady = (x: StepLine) => x.peak_second_step_bytes ?? x.peak_tensor_bytes;
     console.log(
       JSON.stringify({
         bench: 'remax-lora-vs-full',
         lora: LORA,
-        full_peak_tensor_bytes: r.peak_tensor_bytes,
-        lora_peak_tensor_bytes: l.peak_tensor_bytes,
-        peak_tensor_ratio: l.peak_tensor_bytes / r.peak_tensor_bytes,
+        full_first_step_peak_bytes: r.peak_tensor_bytes,
+        lora_first_step_peak_bytes: l.peak_tensor_bytes,
+        first_step_ratio: l.peak_tensor_bytes / r.peak_tensor_bytes,
+        full_second_step_peak_bytes: steady(r),
+        lora_second_step_peak_bytes: steady(l),
+        peak_tensor_ratio: steady(l) / steady(r),
         rss_ratio: l.max_rss_bytes / r.max_rss_bytes,
         seconds_ratio: l.seconds / r.seconds,
         ...loraFloor(r, l),
-        goal: 'ReMax with LoRA peak <= 0.65x full fine-tuning',
-        meets_goal: l.peak_tensor_bytes <= 0.65 * r.peak_tensor_bytes,
+        goal: 'ReMax with LoRA peak <= 0.65x full fine-tuning (second step: AdamW moments resident)',
+        meets_goal: steady(l) <= 0.65 * steady(r),
       }),
     );
   }

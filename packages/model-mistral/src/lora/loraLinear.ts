@@ -32,15 +32,18 @@ export function loraLinear(
     );
     return {
       value,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, as, bs, us] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-        const dy2 = dy as tf.Tensor2D;
-        const du = tf.mul(tf.matMul(dy2, bs), scaling) as tf.Tensor2D; // [N, r]
-        const dB = tf.mul(tf.transpose(tf.matMul(tf.transpose(us), dy2)), scaling);
-        const dA = tf.matMul(tf.transpose(du), xs);
-        const dx = tf.add(tf.matMul(dy2, w as tf.Tensor2D), tf.matMul(du, as));
-        return [dx, dA, dB];
-      },
+      // tidy: tfjs keeps every tensor of the backward alive until it ends, so the
+      // [N, in] partial products must not outlive this op
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const [xs, as, bs, us] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+          const dy2 = dy as tf.Tensor2D;
+          const du = tf.mul(tf.matMul(dy2, bs), scaling) as tf.Tensor2D; // [N, r]
+          const dB = tf.mul(tf.transpose(tf.matMul(tf.transpose(us), dy2)), scaling);
+          const dA = tf.matMul(tf.transpose(du), xs);
+          const dx = tf.add(tf.matMul(dy2, w as tf.Tensor2D), tf.matMul(du, as));
+          return [dx, dA, dB];
+        }),
     };
   });
   return op(x, pair.A, pair.B) as tf.Tensor2D;

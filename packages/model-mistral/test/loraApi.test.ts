@@ -15,7 +15,7 @@ import {
 import { fixtureDir } from './helpers.js';
 import { adapterFixtures } from './loraFixtures.js';
 
-const fx = adapterFixtures().find((f) => f.name === 'tiny-mistral-lora');
+const fx = adapterFixtures().find((f) => f.name === 'lora/tiny-mistral-lora');
 if (!fx) throw new Error('fixtures/lora/tiny-mistral-lora is missing');
 const ids = [
   [1, 415, 293, 90, 285, 114],

@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GoldenCase } from './helpers.js';
 
@@ -24,23 +24,27 @@ export interface LoraGolden {
   merged: { weight_l2_norm: Record<string, number>; delta_l2_norm: Record<string, number> };
 }
 
-/** Every adapter fixture folder: fixtures/lora/* and any unseen one (fixtures/unseen/*) with an adapter_config.json. */
+/**
+ * Every adapter fixture folder (one with adapter_config.json and golden.json) under
+ * fixtures/lora and fixtures/unseen, up to three levels deep, so an unseen set dropped
+ * in as fixtures/unseen/<name> or fixtures/unseen/lora/<name> is tested too.
+ */
 export function adapterFixtures(): {
   name: string;
   dir: string;
   baseDir: string;
   golden: LoraGolden;
 }[] {
-  const roots = [join(FIXTURES, 'lora'), join(FIXTURES, 'unseen')];
-  const out = [];
-  for (const root of roots) {
-    if (!existsSync(root)) continue;
-    for (const name of readdirSync(root).sort()) {
-      const dir = join(root, name);
-      if (!existsSync(join(dir, 'adapter_config.json'))) continue;
+  const out: { name: string; dir: string; baseDir: string; golden: LoraGolden }[] = [];
+  const visit = (dir: string, depth: number): void => {
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) return;
+    if (existsSync(join(dir, 'adapter_config.json')) && existsSync(join(dir, 'golden.json'))) {
       const golden = JSON.parse(readFileSync(join(dir, 'golden.json'), 'utf8')) as LoraGolden;
-      out.push({ name, dir, baseDir: resolve(dir, golden.base), golden });
+      out.push({ name: relative(FIXTURES, dir), dir, baseDir: resolve(dir, golden.base), golden });
+      return;
     }
-  }
+    if (depth > 0) for (const n of readdirSync(dir).sort()) visit(join(dir, n), depth - 1);
+  };
+  for (const root of ['lora', 'unseen']) visit(join(FIXTURES, root), 3);
   return out;
 }

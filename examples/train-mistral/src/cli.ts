@@ -9,7 +9,7 @@ import { algorithmFactories } from './algorithms.js';
 import { defaultConfigPath, loadRunConfig, parseRunConfig } from './config/load.js';
 import type { AlgoName, RunConfig } from './config/schema.js';
 import { type PreparedPrompt, readPromptSource, selectPrompts, toJsonl } from './data/prepare.js';
-import { formatPlan, planRun } from './plan/plan.js';
+import { formatBytes, formatPlan, planRun } from './plan/plan.js';
 import { ablate } from './run/ablate.js';
 import { evaluatePair } from './run/evaluate.js';
 import { readMetrics } from './run/metrics.js';
@@ -246,12 +246,18 @@ program
         ...(opts.algo ? { algo: opts.algo } : {}),
         set: opts.set,
       });
-      const plan = planRun(
-        config,
-        opts.backend,
-        opts.memoryLimit === undefined ? {} : { limitBytes: opts.memoryLimit * 1024 ** 3 },
-      );
+      const limit =
+        opts.memoryLimit === undefined ? {} : { limitBytes: opts.memoryLimit * 1024 ** 3 };
+      const plan = planRun(config, opts.backend, limit);
       process.stdout.write(formatPlan(plan));
+      if (config.lora !== null) {
+        // the same run with full fine-tuning, for comparison
+        const full = planRun({ ...config, lora: null }, opts.backend, limit);
+        process.stdout.write(`\nfull fine-tuning, for comparison:\n\n${formatPlan(full)}`);
+        process.stdout.write(
+          `\nLoRA / full fine-tuning: ${(plan.totalBytes / full.totalBytes).toFixed(2)}x (${formatBytes(plan.totalBytes)} vs ${formatBytes(full.totalBytes)})\n`,
+        );
+      }
     },
   );
 

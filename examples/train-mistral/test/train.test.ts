@@ -1,61 +1,14 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { openCheckpoint } from '@remax/safetensors';
 import { describe, expect, it } from 'vitest';
 import { algorithmFactories } from '../src/algorithms.js';
 import { loadRunConfig } from '../src/config/load.js';
 import { planRun } from '../src/plan/plan.js';
 import { latestCheckpoint } from '../src/run/checkpoint.js';
-import type { StepRecord } from '../src/run/metrics.js';
 import { readMetrics } from '../src/run/metrics.js';
 import { train } from '../src/run/train.js';
-
-const tinyYaml = fileURLToPath(new URL('../configs/tiny.yaml', import.meta.url));
-// a fast variant of the demo: 2 prompts per step (micro-batches of 1), 4 new tokens
-const FAST = [
-  'train.batch_size=2',
-  'train.micro_batch_size=1',
-  'data.max_answer_seq=4',
-  'data.max_prompt_seq=32',
-  'data.num_prompts=16',
-  'data.eval_prompts=0',
-  'output.checkpoint_every=0',
-  'output.report=false',
-];
-
-/** Everything a step reports except wall-clock time, throughput and memory. */
-function deterministicPart(r: StepRecord): Record<string, unknown> {
-  const algo = Object.fromEntries(
-    Object.entries(r.algo).filter(
-      ([k]) => !k.startsWith('time/') && !k.startsWith('throughput/') && !k.startsWith('memory/'),
-    ),
-  );
-  return {
-    step: r.step,
-    epoch: r.epoch,
-    prompts_seen: r.prompts_seen,
-    reward: r.reward,
-    greedy_reward: r.greedy_reward,
-    kl: r.kl,
-    response_length: r.response_length,
-    lr: r.lr,
-    algo,
-  };
-}
-
-async function weightsOf(dir: string): Promise<Map<string, Float32Array>> {
-  const ckpt = await openCheckpoint(dir);
-  try {
-    const out = new Map<string, Float32Array>();
-    for (const name of ckpt.names())
-      out.set(name, (await ckpt.read(name, { as: 'float32' })) as Float32Array);
-    return out;
-  } finally {
-    await ckpt.close();
-  }
-}
+import { deterministicPart, FAST, tinyYaml, weightsOf } from './trainHelpers.js';
 
 // Minutes, not seconds: these train real (tiny) models, and CI machines are shared.
 const LONG = 900_000;

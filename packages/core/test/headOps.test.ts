@@ -84,6 +84,46 @@ describe('logprobsFromHidden', () => {
     });
   }
 
+  it('a frozen head (LoRA base) gives the same values and hidden gradient, and no weight gradient', () => {
+    const rng = Rng.fromSeed(5);
+    const [N, H, V] = [11, 8, 50];
+    const targets = targetsFor(N, V, rng);
+    tf.tidy(() => {
+      const h = randn(rng, [N, H]);
+      const w = randn(rng, [V, H], 0.5);
+      const wT = tf.transpose(w) as tf.Tensor2D;
+      const opts = { maxChunkElements: 4 * V };
+      const frozen = (hIn: tf.Tensor) =>
+        tf.sum(
+          logprobsFromHidden(
+            hIn as tf.Tensor2D,
+            { weight: w, weightT: wT, frozen: true },
+            targets,
+            opts,
+          ),
+        );
+      const plain = (hIn: tf.Tensor) =>
+        tf.sum(logprobsFromHidden(hIn as tf.Tensor2D, { weight: w, weightT: wT }, targets, opts));
+      expect(maxAbsDiff(frozen(h), plain(h))).toBe(0);
+      const [gf] = tf.grads(frozen)([h]);
+      const [gp] = tf.grads(plain)([h]);
+      expect(maxAbsDiff(gf as tf.Tensor, gp as tf.Tensor)).toBe(0);
+      // the weight is not an input of the frozen op: asking for its gradient fails
+      expect(() =>
+        tf.grads((wIn: tf.Tensor) =>
+          tf.sum(
+            logprobsFromHidden(
+              h,
+              { weight: wIn as tf.Tensor2D, weightT: wT, frozen: true },
+              targets,
+              opts,
+            ),
+          ),
+        )([w]),
+      ).toThrow();
+    });
+  });
+
   it('never holds the [N, V] logits: forward + backward peak stays under half of one logits tensor', async () => {
     const rng = Rng.fromSeed(4);
     const [N, H, V] = [1024, 16, 4000]; // logits 16 MB; the head and its gradient 256 KB each

@@ -6,12 +6,14 @@ import {
   valuesToCacheLayout,
 } from './attention.js';
 import { type CausalLMConfig, type Dims, dimsOf } from './config.js';
-import { ComputeCopies, linearHF } from './hfLinear.js';
+import { ComputeCopies, linearHF, linearHFFrozen } from './hfLinear.js';
 import { readMatrix, type TokenMatrix } from './inputs.js';
 import { embed } from './kernels/embedding.js';
 import { rmsNorm } from './kernels/rmsNorm.js';
 import { applyRope, ropeTables } from './kernels/rope.js';
 import { type KVCache, type LayerKV, MistralKVCache } from './kvCache.js';
+import { type AdapterSet, PROJECTIONS, runDisabled } from './lora/adapterSet.js';
+import { loraLinear } from './lora/loraLinear.js';
 import { attentionBias, positionsFromMask } from './masks.js';
 import { type SaveOptions, saveCheckpoint } from './save.js';
 
@@ -40,6 +42,8 @@ interface LayerWeights {
   down: tf.Variable;
   ln1: tf.Variable;
   ln2: tf.Variable;
+  /** HF module names of q, k, v, o, gate, up, down (where LoRA adapters attach). */
+  modules: string[];
 }
 
 /**
@@ -61,6 +65,7 @@ export class CausalLM implements Policy {
   private readonly embed: tf.Variable;
   private readonly finalNorm: tf.Variable;
   private readonly lmHead: tf.Variable | null;
+  private adapterSet: AdapterSet | null = null;
   private disposed = false;
 
   /**
@@ -99,13 +104,59 @@ export class CausalLM implements Policy {
         down: get(`${p}.mlp.down_proj.weight`),
         ln1: get(`${p}.input_layernorm.weight`),
         ln2: get(`${p}.post_attention_layernorm.weight`),
+        modules: PROJECTIONS.map((m) => `${p}.${m}`),
       });
     }
   }
 
-  /** The trainable weights, keyed by HF names, in HF shapes (a new Map; the variables are the model's). */
+  /**
+   * The base weights, keyed by HF names, in HF shapes (a new Map; the variables are the
+   * model's). With LoRA adapters attached these are frozen: train adapterParameters().
+   */
   parameters(): Map<string, tf.Variable> {
     return new Map(this.params);
+  }
+
+  /** The LoRA factors by PEFT key (e.g. base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight); empty without adapters. */
+  adapterParameters(): Map<string, tf.Variable> {
+    return this.adapterSet?.parameters() ?? new Map();
+  }
+
+  /** The attached adapters, or null (what addLoRA / saveAdapter / mergeAdapters work on). */
+  get adapters(): AdapterSet | null {
+    return this.adapterSet;
+  }
+
+  /**
+   * Runs `fn` with the adapters off: the base model, i.e. the frozen reference policy.
+   * Async functions keep them off until their promise settles (do not run adapted
+   * passes of this model concurrently).
+   */
+  withAdaptersDisabled<R>(fn: () => R): R {
+    return runDisabled(this.adapterSet, fn);
+  }
+
+  /**
+   * Attaches adapters (addLoRA / loadAdapter call this): the base weights become frozen
+   * (trainable false, no gradient computed). Takes ownership of `set`.
+   */
+  attachAdapters(set: AdapterSet): void {
+    if (this.disposed) throw new RemaxError('E_STATE', 'model used after dispose()');
+    if (this.adapterSet !== null) {
+      throw new RemaxError('E_STATE', 'the model already has LoRA adapters', {
+        expected: 'one adapter per model (mergeAdapters() or a fresh model first)',
+      });
+    }
+    this.adapterSet = set;
+    for (const v of this.params.values()) v.trainable = false;
+  }
+
+  /** Detaches (and returns) the adapters; the base weights become trainable again. */
+  detachAdapters(): AdapterSet | null {
+    const set = this.adapterSet;
+    this.adapterSet = null;
+    for (const v of this.params.values()) v.trainable = true;
+    return set;
   }
 
   /** V, the width of the logits. */
@@ -125,7 +176,7 @@ export class CausalLM implements Policy {
               H,
             ]) as tf.Tensor2D)
           : h;
-        const logits = linearHF(rows, lmHead, this.copies); // [B*T', V]
+        const logits = this.baseLinear(rows, lmHead); // [B*T', V]
         return tf.reshape(logits, [B, args.lastOnly ? 1 : T, this.dims.vocab]) as tf.Tensor3D;
       }),
     );
@@ -138,7 +189,7 @@ export class CausalLM implements Policy {
 
   /** The LM head on rows of final-norm hidden states: [n, H] -> logits [n, V]; differentiable. */
   headLogits(hidden: tf.Tensor2D): tf.Tensor2D {
-    return linearHF(hidden, this.requireHead('headLogits()'), this.copies);
+    return this.baseLinear(hidden, this.requireHead('headLogits()'));
   }
 
   /**
@@ -162,7 +213,11 @@ export class CausalLM implements Policy {
       for (let t = 0; t < T - 1; t++) targets[b * T + t] = ids.data[b * T + t + 1] as number;
     return this.run(args, (h) =>
       tf.tidy(() => {
-        const head = { weight: weight as tf.Tensor2D, weightT: this.copies.transposed(weight) };
+        const head = {
+          weight: weight as tf.Tensor2D,
+          weightT: this.copies.transposed(weight),
+          frozen: this.adapterSet !== null,
+        };
         const lp = logprobsFromHidden(h, head, targets);
         return tf.slice(tf.reshape(lp, [B, T]), [0, 0], [B, T - 1]) as tf.Tensor2D;
       }),
@@ -220,8 +275,24 @@ export class CausalLM implements Policy {
     if (this.disposed) return;
     this.disposed = true;
     this.copies.dispose();
+    this.adapterSet?.dispose();
     for (const v of this.params.values()) v.dispose();
     for (const v of this.extra.values()) v.dispose();
+  }
+
+  /** x · Wᵀ; with adapters attached W is frozen (no weight gradient). */
+  private baseLinear(x: tf.Tensor2D, w: tf.Variable): tf.Tensor2D {
+    return this.adapterSet === null
+      ? linearHF(x, w, this.copies)
+      : linearHFFrozen(x, w, this.copies);
+  }
+
+  /** A projection: x · Wᵀ, with PEFT's LoRA update when `module` is adapted and the adapters are on. */
+  private proj(x: tf.Tensor2D, w: tf.Variable, module: string | undefined): tf.Tensor2D {
+    const set = this.adapterSet;
+    const pair = set?.enabled && module !== undefined ? set.pairs.get(module) : undefined;
+    if (set === null || pair === undefined) return this.baseLinear(x, w);
+    return loraLinear(x, w, pair, set.scaling, this.copies);
   }
 
   /** Runs the decoder and hands the final-norm hidden states [B*T, H] to `head`. */
@@ -263,19 +334,10 @@ export class CausalLM implements Policy {
         let x = embed(this.embed as tf.Tensor2D, ids.data); // [N, H]
         this.layers.forEach((w, li) => {
           const h = rmsNorm(x, w.ln1 as tf.Tensor1D, d.eps);
-          const q = applyRope(
-            tf.reshape(linearHF(h, w.q, this.copies), [N, d.heads, d.headDim]),
-            rope,
-          );
-          const k = applyRope(
-            tf.reshape(linearHF(h, w.k, this.copies), [N, d.kvHeads, d.headDim]),
-            rope,
-          );
-          const v = tf.reshape(linearHF(h, w.v, this.copies), [
-            N,
-            d.kvHeads,
-            d.headDim,
-          ]) as tf.Tensor3D;
+          const [mq, mk, mv, mo, mg, mu, md] = w.modules as [string, ...string[]];
+          const q = applyRope(tf.reshape(this.proj(h, w.q, mq), [N, d.heads, d.headDim]), rope);
+          const k = applyRope(tf.reshape(this.proj(h, w.k, mk), [N, d.kvHeads, d.headDim]), rope);
+          const v = tf.reshape(this.proj(h, w.v, mv), [N, d.kvHeads, d.headDim]) as tf.Tensor3D;
           let kT = keysToCacheLayout(k, B, T); // [B*nKV, hD, T]
           let vv = valuesToCacheLayout(v, B, T); // [B*nKV, T, hD]
           const prev = cache?.layer(li);
@@ -285,12 +347,12 @@ export class CausalLM implements Policy {
           }
           if (cache) newKV.push({ kT: tf.keep(kT), v: tf.keep(vv) });
           const a = attention(q, kT, vv, bias, B, T, this.attentionMatMul); // [N, nH*hD]
-          x = tf.add(x, linearHF(a, w.o, this.copies));
+          x = tf.add(x, this.proj(a, w.o, mo));
           const h2 = rmsNorm(x, w.ln2 as tf.Tensor1D, d.eps);
-          const g = linearHF(h2, w.gate, this.copies); // [N, I]
+          const g = this.proj(h2, w.gate, mg); // [N, I]
           // SiLU(gate) * up as tensor ops: wasm's SIMD exp beats Math.exp in a host loop
-          const act = tf.mul(tf.mul(g, tf.sigmoid(g)), linearHF(h2, w.up, this.copies));
-          x = tf.add(x, linearHF(act as tf.Tensor2D, w.down, this.copies));
+          const act = tf.mul(tf.mul(g, tf.sigmoid(g)), this.proj(h2, w.up, mu));
+          x = tf.add(x, this.proj(act as tf.Tensor2D, w.down, md));
         });
         return head(rmsNorm(x, this.finalNorm as tf.Tensor1D, d.eps), B, T);
       });

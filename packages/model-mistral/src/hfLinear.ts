@@ -58,3 +58,15 @@ export function linearHF(x: tf.Tensor2D, w: tf.Variable, copies: ComputeCopies):
   });
   return op(x, w) as tf.Tensor2D;
 }
+
+/**
+ * y = x · Wᵀ with W frozen (LoRA's base weights): the gradient flows to x only
+ * (dx = dy · W), so no [out, in] weight gradient is ever computed or held.
+ */
+export function linearHFFrozen(x: tf.Tensor2D, w: tf.Variable, copies: ComputeCopies): tf.Tensor2D {
+  const op = customOp(([xIn]: [tf.Tensor]) => ({
+    value: tf.matMul(xIn as tf.Tensor2D, copies.transposed(w)),
+    gradFunc: (dy: tf.Tensor) => [tf.matMul(dy as tf.Tensor2D, w as tf.Tensor2D)],
+  }));
+  return op(x) as tf.Tensor2D;
+}

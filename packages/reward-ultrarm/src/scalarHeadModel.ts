@@ -25,6 +25,17 @@ export abstract class ScalarHeadModel {
     return new Map([...this.backbone.parameters(), [REGRESSION_HEAD, this.head]]);
   }
 
+  /**
+   * What an optimizer trains: every weight, or, once the backbone has LoRA adapters
+   * (addLoRA / loadAdapter from @remax/model-mistral on `backbone`), the adapters by PEFT
+   * key plus the head (PEFT's modules_to_save for a score head): the backbone is frozen.
+   */
+  trainableParameters(): Map<string, tf.Variable> {
+    const adapters = this.backbone.adapterParameters();
+    if (adapters.size === 0) return this.parameters();
+    return new Map([...adapters, [REGRESSION_HEAD, this.head]]);
+  }
+
   /** Writes a Hugging Face LlamaRewardModel directory that loadRewardModel / loadValueModel read back. */
   save(dir: string, options: SaveOptions = {}): Promise<void> {
     return saveRewardDirectory(

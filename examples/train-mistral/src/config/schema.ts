@@ -139,6 +139,26 @@ export const wandbSchema = z.strictObject({
   mode: z.enum(['online', 'offline']).default('offline'),
 });
 
+/** LoRA adapters (PEFT's LoraConfig names): train these instead of every weight. */
+export const loraSchema = z.strictObject({
+  r: positiveInt,
+  /** lora_alpha; scaling = alpha / r (alpha / sqrt(r) with use_rslora). */
+  alpha: z.number().positive(),
+  /** Projections adapted in every layer (PEFT target_modules); default all seven. */
+  target_modules: z
+    .array(z.enum(['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']))
+    .min(1)
+    .default(['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']),
+  /**
+   * lora_dropout. Only 0: the rollout, scoring and loss passes share one model and
+   * have no train/eval mode, so a dropout would also perturb the old logprobs.
+   */
+  dropout: z.literal(0, { message: 'only 0 is supported (no train/eval modes)' }).default(0),
+  use_rslora: z.boolean().default(false),
+  /** PPO: the critic's backbone gets adapters too (its regression head stays fully trained). */
+  critic: z.boolean().default(true),
+});
+
 export const outputSchema = z
   .strictObject({
     /** Run directory, relative to the current directory. */
@@ -152,6 +172,8 @@ export const outputSchema = z
     samples_every: positiveInt.default(1),
     /** Render report.html and PNG charts when the run ends. */
     report: z.boolean().default(true),
+    /** With LoRA: also write final/merged, the adapters folded into an ordinary HF checkpoint. */
+    save_merged: z.boolean().default(false),
     /** Where metrics go besides metrics.jsonl (always written). */
     report_to: z
       .array(z.enum(['tensorboard', 'wandb']))
@@ -198,9 +220,12 @@ export const runConfigSchema = z.strictObject({
   remax: remaxSchema,
   ppo: ppoSchema,
   output: outputSchema,
+  /** LoRA adapters on the policy (the reference is the policy with them off); null = full fine-tuning. */
+  lora: loraSchema.nullable().default(null),
 });
 
 /** A validated run configuration (defaults applied). */
 export type RunConfig = z.output<typeof runConfigSchema>;
+export type LoraRunConfig = z.output<typeof loraSchema>;
 export type FiltersConfig = z.output<typeof filtersSchema>;
 export type AlgoName = RunConfig['algo'];

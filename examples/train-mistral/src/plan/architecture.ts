@@ -86,3 +86,39 @@ export function parameterCount(a: Architecture, head: 'lm' | 'scalar'): number {
   const headParams = head === 'lm' ? (a.tie_word_embeddings ? 0 : a.vocab_size * H) : H;
   return embed + a.num_hidden_layers * (attention + mlp + norms) + H + headParams;
 }
+
+/** [out, in] of each projection a LoRA target names (HF module suffix). */
+function projectionShape(a: Architecture, name: string): [number, number] {
+  const H = a.hidden_size;
+  const kvDim = a.num_key_value_heads * (H / a.num_attention_heads);
+  const I = a.intermediate_size;
+  const shapes: Record<string, [number, number]> = {
+    q_proj: [H, H],
+    k_proj: [kvDim, H],
+    v_proj: [kvDim, H],
+    o_proj: [H, H],
+    gate_proj: [I, H],
+    up_proj: [I, H],
+    down_proj: [H, I],
+  };
+  const s = shapes[name];
+  if (!s)
+    throw new RemaxError('E_CONFIG', 'unknown LoRA target', {
+      field: 'lora.target_modules',
+      value: name,
+    });
+  return s;
+}
+
+/** LoRA parameters: r * (in + out) per targeted projection of every layer (A [r, in], B [out, r]). */
+export function loraParameterCount(
+  a: Architecture,
+  lora: { r: number; target_modules: string[] },
+): number {
+  let perLayer = 0;
+  for (const t of lora.target_modules) {
+    const [out, inDim] = projectionShape(a, t);
+    perLayer += lora.r * (inDim + out);
+  }
+  return a.num_hidden_layers * perLayer;
+}

@@ -1,6 +1,11 @@
 import { totalmem } from 'node:os';
 import type { RunConfig } from '../config/schema.js';
-import { type Architecture, architectureOf, parameterCount } from './architecture.js';
+import {
+  type Architecture,
+  architectureOf,
+  loraParameterCount,
+  parameterCount,
+} from './architecture.js';
 
 const F32 = 4;
 
@@ -68,29 +73,84 @@ export function planRun(
   // ReMax generates a sampled and a greedy response per prompt in one batch.
   const genRows = config.train.batch_size * (isPpo ? 1 : 2);
 
+  // LoRA: the base is frozen, only the adapters have gradients and AdamW moments, and
+  // the reference is the policy with its adapters off (no second copy)
+  const lora = config.lora;
+  const pTrain = lora ? loraParameterCount(policy, lora) : pPolicy;
   const rows: PlanRow[] = [
     {
       component: 'policy weights',
       params: pPolicy,
       bytes: pPolicy * F32,
-      note: 'trainable, float32',
+      note: lora ? 'frozen base, float32' : 'trainable, float32',
     },
-    { component: 'policy gradients', params: null, bytes: pPolicy * F32, note: 'one per weight' },
+    ...(lora
+      ? [
+          {
+            component: 'LoRA adapters',
+            params: pTrain,
+            bytes: pTrain * F32,
+            note: `r ${lora.r}, ${lora.target_modules.length} projections x ${policy.num_hidden_layers} layers`,
+          },
+        ]
+      : []),
+    {
+      component: 'policy gradients',
+      params: null,
+      bytes: pTrain * F32,
+      note: lora ? 'adapters only' : 'one per weight',
+    },
     {
       component: 'policy optimizer state',
       params: null,
-      bytes: 2 * pPolicy * F32,
-      note: 'AdamW first and second moments',
+      bytes: 2 * pTrain * F32,
+      note: `AdamW first and second moments${lora ? ' (adapters)' : ''}`,
     },
-    {
-      component: 'reference weights',
-      params: pPolicy,
-      bytes: pPolicy * F32,
-      note: 'frozen copy of the policy',
-    },
+    lora
+      ? {
+          component: 'reference weights',
+          params: 0,
+          bytes: 0,
+          note: 'the policy with adapters off',
+        }
+      : {
+          component: 'reference weights',
+          params: pPolicy,
+          bytes: pPolicy * F32,
+          note: 'frozen copy of the policy',
+        },
     { component: 'reward model weights', params: pReward, bytes: pReward * F32, note: 'frozen' },
   ];
-  if (isPpo) {
+  if (isPpo && lora?.critic) {
+    // critic adapters + its regression head train; the backbone is frozen
+    const pCriticTrain = loraParameterCount(critic, lora) + critic.hidden_size;
+    rows.push(
+      {
+        component: 'critic weights',
+        params: pCritic,
+        bytes: pCritic * F32,
+        note: 'frozen backbone',
+      },
+      {
+        component: 'critic LoRA adapters + head',
+        params: pCriticTrain,
+        bytes: pCriticTrain * F32,
+        note: 'trainable',
+      },
+      {
+        component: 'critic gradients',
+        params: null,
+        bytes: pCriticTrain * F32,
+        note: 'adapters + head',
+      },
+      {
+        component: 'critic optimizer state',
+        params: null,
+        bytes: 2 * pCriticTrain * F32,
+        note: 'AdamW',
+      },
+    );
+  } else if (isPpo) {
     rows.push(
       {
         component: 'critic weights',

@@ -1,12 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, Rng } from '@remax/core';
-import { type CausalLM, loadCausalLM } from '@remax/model-mistral';
+import type { CausalLM } from '@remax/model-mistral';
 import { loadRewardModel, makeRewardFn } from '@remax/reward-ultrarm';
 import { generate } from '@remax/rollout';
 import { Tokenizer } from '@remax/tokenizer';
 import type { RunConfig } from '../config/schema.js';
 import type { PreparedPrompt } from '../data/prepare.js';
+import { loadPolicyDir } from './lora.js';
 import { chatTemplateOf, promptBatch } from './prompts.js';
 
 /** Wilson score interval of a proportion (95% by default). */
@@ -123,7 +124,7 @@ export async function evaluatePair(options: {
   const rewardFn = makeRewardFn(rm, tokenizer);
   const seed = options.seed ?? Rng.derive(config.seed, 0xe7a1).nextUint32();
   const run = async (dir: string, name: string) => {
-    const model = await loadCausalLM(dir);
+    const model = await loadPolicyDir(dir, config);
     try {
       return await generateAndScore(
         model,

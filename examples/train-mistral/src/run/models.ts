@@ -1,4 +1,4 @@
-import type { ValueModel } from '@remax/core';
+import type { Policy, ValueModel } from '@remax/core';
 import { type CausalLM, loadCausalLM } from '@remax/model-mistral';
 import {
   loadRewardModel,
@@ -8,10 +8,15 @@ import {
 } from '@remax/reward-ultrarm';
 import { Tokenizer } from '@remax/tokenizer';
 import type { RunConfig } from '../config/schema.js';
+import { addRunAdapters, loraPolicies } from './lora.js';
 
 export interface RunModels {
+  /** The model: generation, saving. */
   policy: CausalLM;
-  reference: CausalLM;
+  /** What the algorithm trains (the policy itself, or with LoRA its adapters). */
+  trainPolicy: Policy;
+  /** The frozen reference: a second load, or with LoRA the policy with adapters off. */
+  reference: Policy;
   tokenizer: Tokenizer;
   reward: UltraRewardModel;
   critic?: ValueModel & { dispose(): void };
@@ -21,16 +26,24 @@ export interface RunModels {
 /**
  * Loads what a run needs. The reference is a second, frozen load of the
  * policy's starting weights (or `reference.path`); `policyFrom` overrides the
- * policy weights (a checkpoint when resuming).
+ * policy weights (a checkpoint when resuming). With `lora` the policy is the base
+ * model plus adapters (`policyFrom` is then an adapter folder) and nothing else loads.
  */
 export async function loadRunModels(
   config: RunConfig,
   options: { withCritic: boolean; policyFrom?: string; withReference?: boolean },
 ): Promise<RunModels> {
-  const policyDir = options.policyFrom ?? config.policy.path;
+  const lora = config.lora !== null;
   const tokenizer = await Tokenizer.fromDir(config.policy.path);
-  const policy = await loadCausalLM(policyDir);
-  const reference = await loadCausalLM(config.reference.path ?? config.policy.path);
+  const policy = await loadCausalLM(
+    lora ? config.policy.path : (options.policyFrom ?? config.policy.path),
+  );
+  const referenceModel = lora
+    ? null
+    : await loadCausalLM(config.reference.path ?? config.policy.path);
+  const { train: trainPolicy, reference } = referenceModel
+    ? { train: policy, reference: referenceModel }
+    : await loraPolicies(policy, config, options.policyFrom);
   const reward = await loadRewardModel(config.reward.path, {
     microBatchSize: config.reward.batch_size,
   });
@@ -39,10 +52,15 @@ export async function loadRunModels(
   const criticModel = options.withCritic
     ? await loadValueModel(config.critic.path ?? config.reward.path)
     : undefined;
+  // LoRA on the critic too: adapters + head train (critic.safetensors holds them)
+  if (criticModel && config.lora?.critic) addRunAdapters(criticModel.backbone, config, 1);
   const critic = criticModel
     ? {
         ...tokenAlignedCritic(
-          criticModel,
+          {
+            values: (b) => criticModel.values(b),
+            parameters: () => criticModel.trainableParameters(),
+          },
           { policy: tokenizer, critic: reward.tokenizer },
           { maxLength: reward.maxLength },
         ),
@@ -51,13 +69,14 @@ export async function loadRunModels(
     : undefined;
   return {
     policy,
+    trainPolicy,
     reference,
     tokenizer,
     reward,
     ...(critic ? { critic } : {}),
     dispose() {
       policy.dispose();
-      reference.dispose();
+      referenceModel?.dispose();
       reward.dispose();
       critic?.dispose();
     },

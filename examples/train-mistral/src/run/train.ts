@@ -21,6 +21,7 @@ import {
 } from './checkpoint.js';
 import { makeGenerateFn } from './generateFn.js';
 import { headlineMetrics } from './headline.js';
+import { checkLoraConfig, saveFinalPolicy, savePolicyState } from './lora.js';
 import { appendMetrics, METRICS_FILE, readMetrics, type StepRecord } from './metrics.js';
 import { loadRunModels } from './models.js';
 import { loadParametersInto, saveParameters } from './parameters.js';
@@ -87,6 +88,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       expected: `one of the installed algorithms: ${Object.keys(options.factories).join(' | ')}`,
     });
   }
+  checkLoraConfig(config);
   assertInputsExist(config, [
     'policy',
     'reference',
@@ -155,7 +157,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     lastScored.push({ texts: s.texts, rewards: s.rewards });
   });
   const context = {
-    policy: models.policy,
+    policy: models.trainPolicy,
     reference: models.reference,
     generate: makeGenerateFn(models.policy, config, models.tokenizer.eosId, genStats),
     reward,
@@ -190,12 +192,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       { ...state, rng: rng.state() },
       algorithm.getState(),
       async (dir) => {
-        // float32, the in-memory dtype, so --resume continues bit for bit
-        await models.policy.save(dir, {
-          dtype: 'float32',
-          maxShardBytes: config.output.max_shard_bytes,
-          tokenizerFrom: config.policy.path,
-        });
+        await savePolicyState(models.policy, dir, config);
         if (models.critic)
           await saveParameters(models.critic.parameters(), join(dir, '..', 'critic.safetensors'));
       },
@@ -272,11 +269,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let finalDir: string | null = null;
   if (stopped === 'done') {
     finalDir = join(runDir, 'final');
-    await models.policy.save(finalDir, {
-      dtype: config.output.save_dtype,
-      maxShardBytes: config.output.max_shard_bytes,
-      tokenizerFrom: config.policy.path,
-    });
+    await saveFinalPolicy(models.policy, finalDir, config);
     if (config.output.report) await writeRunReport(runDir, config, records);
   }
   algorithm.dispose();

@@ -7,8 +7,10 @@ import { customOp } from './customOp.js';
 
 /** An LM head: the weight in Hugging Face layout and its transposed compute copy. */
 export interface LMHead {
-  /** [V, H]; receives the gradient. */
+  /** [V, H]; receives the gradient unless `frozen`. */
   weight: tf.Tensor2D;
+  /** The head takes no gradient (LoRA's frozen base): no [V, H] gradient is computed. */
+  frozen?: boolean;
   /** [H, V] = transpose(weight), the operand of the plain (fast) matMul. */
   weightT: tf.Tensor2D;
 }
@@ -65,7 +67,8 @@ export function logprobsFromHidden(
   }
   const chunks = rowChunks(N, V, options.maxChunkElements);
   const lse = new Float64Array(N);
-  const op = customOp(([hIn, wIn]: [tf.Tensor, tf.Tensor], save) => {
+  const frozen = head.frozen === true;
+  const op = customOp(([hIn]: tf.Tensor[], save) => {
     const h = hIn as tf.Tensor2D;
     const values = new Float32Array(N);
     for (const [s, e] of chunks) {
@@ -76,7 +79,7 @@ export function logprobsFromHidden(
         logits.dispose();
       }
     }
-    save([h, wIn, head.weightT]); // weightT too: the caller may free it before the backward
+    save([h, head.weight, head.weightT]); // weightT too: the caller may free it before the backward
     return {
       value: tf.tensor1d(values),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
@@ -85,7 +88,7 @@ export function logprobsFromHidden(
         const dHParts: tf.Tensor2D[] = [];
         let dWT: tf.Tensor2D | null = null; // [H, V], accumulated over chunks
         for (const [s, e] of chunks) {
-          const [dHc, next] = tf.tidy(() => {
+          const [dHc, next = null] = tf.tidy((): [tf.Tensor2D, tf.Tensor2D?] => {
             const hc = tf.slice(hs, [s, 0], [e - s, H]);
             const logits = tf.matMul(hc, wT) as tf.Tensor2D;
             const g = chunkGradient(
@@ -98,8 +101,9 @@ export function logprobsFromHidden(
               V,
               options.tensorOps === true,
             );
-            const part = tf.matMul(tf.transpose(hc), g); // [H, n] · [n, V]
-            return [tf.matMul(g, ws), dWT ? tf.add(dWT, part) : part] as [tf.Tensor2D, tf.Tensor2D];
+            if (frozen) return [tf.matMul(g, ws)];
+            const part = tf.matMul(tf.transpose(hc), g) as tf.Tensor2D; // [H, n] · [n, V]
+            return [tf.matMul(g, ws), dWT ? (tf.add(dWT, part) as tf.Tensor2D) : part];
           });
           dWT?.dispose();
           dWT = next;
@@ -107,13 +111,14 @@ export function logprobsFromHidden(
         }
         const dH = tf.concat(dHParts, 0);
         tf.dispose(dHParts);
+        if (frozen) return [dH];
         const dW = tf.transpose(dWT as tf.Tensor2D);
         dWT?.dispose();
         return [dH, dW];
       },
     };
   });
-  return op(hidden, head.weight) as tf.Tensor1D;
+  return (frozen ? op(hidden) : op(hidden, head.weight)) as tf.Tensor1D;
 }
 
 /** Fills lse[s..s+n) and values[s..s+n) from one chunk of logits [n, V]. */

@@ -22,6 +22,13 @@ export {
 } from './backend.js';
 export { disposeBatch, microBatches, sliceRows } from './batches.js';
 export {
+  type EngineEndpoint,
+  type EngineFailure,
+  joinURL,
+  mapLimited,
+  postEngineJson,
+} from './engineHttp.js';
+export {
   describeValue,
   isRemaxError,
   RemaxError,

@@ -20,3 +20,25 @@ export {
   type TokenChoice,
   TokenSampler,
 } from './sampling.js';
+export {
+  type OpenAIEndpoint,
+  completionBody,
+  openAIRolloutGenerator,
+} from './openai/openAIRolloutGenerator.js';
+export { type CompletionRow, readCompletion } from './openai/completionAnswer.js';
+export { promptSeed, sampleRng, sequenceRng } from './seeds.js';
+export { type DecodedRow, type DecodeJob, DecodeBatcher } from './serve/batcher.js';
+export { type ServedModel, type ServeTokenizer } from './serve/completions.js';
+export {
+  type CompletionRequest,
+  CompletionRequestSchema,
+  type ErrorBody,
+  SERVE_LIMITS,
+} from './serve/protocol.js';
+export {
+  type AdapterLoader,
+  type RunningServer,
+  type ServedClassifier,
+  type ServeOptions,
+  startServer,
+} from './serve/server.js';

@@ -22,7 +22,12 @@ import {
   resolveGenerateOptions,
 } from './options.js';
 import { type PromptBatch, type PromptRows, readPrompts } from './prompts.js';
-import { type KeptTokens, type SamplingParams, type TokenChoice, TokenSampler } from './sampling.js';
+import {
+  type KeptTokens,
+  type SamplingParams,
+  type TokenChoice,
+  TokenSampler,
+} from './sampling.js';
 import { sampleRng, sequenceRng } from './seeds.js';
 
 export type FinishReason = 'eos' | 'length';

@@ -6,6 +6,12 @@ export {
   type RowKind,
 } from './generate.js';
 export type { DecodingCache, DecodingModel } from './model.js';
+export { type CompletionRow, readCompletion } from './openai/completionAnswer.js';
+export {
+  completionBody,
+  type OpenAIEndpoint,
+  openAIRolloutGenerator,
+} from './openai/openAIRolloutGenerator.js';
 export {
   type GenerateOptions,
   GenerateOptionsSchema,
@@ -20,15 +26,9 @@ export {
   type TokenChoice,
   TokenSampler,
 } from './sampling.js';
-export {
-  type OpenAIEndpoint,
-  completionBody,
-  openAIRolloutGenerator,
-} from './openai/openAIRolloutGenerator.js';
-export { type CompletionRow, readCompletion } from './openai/completionAnswer.js';
 export { promptSeed, sampleRng, sequenceRng } from './seeds.js';
-export { type DecodedRow, type DecodeJob, DecodeBatcher } from './serve/batcher.js';
-export { type ServedModel, type ServeTokenizer } from './serve/completions.js';
+export { DecodeBatcher, type DecodedRow, type DecodeJob } from './serve/batcher.js';
+export type { ServedModel, ServeTokenizer } from './serve/completions.js';
 export {
   type CompletionRequest,
   CompletionRequestSchema,

@@ -4,9 +4,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { initBackend, isRemaxError, tf } from '@remax/core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openAIRolloutGenerator, type OpenAIEndpoint } from '../src/index.js';
+import { type OpenAIEndpoint, openAIRolloutGenerator } from '../src/index.js';
 
-type Script = (attempt: number, body: { n: number; max_tokens: number }) => {
+type Script = (
+  attempt: number,
+  body: { n: number; max_tokens: number },
+) => {
   status?: number;
   body?: string;
   delayMs?: number;
@@ -38,10 +41,11 @@ async function fakeEngine(script: Script): Promise<{ url: string; attempts: () =
 afterEach(async () => {
   const s = server;
   server = null;
-  if (s) await new Promise<void>((r) => {
-    s.close(() => r());
-    s.closeAllConnections();
-  });
+  if (s)
+    await new Promise<void>((r) => {
+      s.close(() => r());
+      s.closeAllConnections();
+    });
 });
 
 beforeAll(async () => {
@@ -51,7 +55,14 @@ beforeAll(async () => {
 const settings = { maxNewTokens: 3, eosTokenId: 2, returnLogprobs: true };
 
 function answer(choices: unknown[]) {
-  return JSON.stringify({ id: 'cmpl-x', object: 'text_completion', created: 0, model: 'm', choices, usage: {} });
+  return JSON.stringify({
+    id: 'cmpl-x',
+    object: 'text_completion',
+    created: 0,
+    model: 'm',
+    choices,
+    usage: {},
+  });
 }
 
 function choice(index: number, ids: number[], finish: string | null, extra: object = {}) {
@@ -60,7 +71,12 @@ function choice(index: number, ids: number[], finish: string | null, extra: obje
     text: '',
     token_ids: ids,
     finish_reason: finish,
-    logprobs: { token_logprobs: ids.map(() => -0.5), tokens: [], text_offset: [], top_logprobs: [] },
+    logprobs: {
+      token_logprobs: ids.map(() => -0.5),
+      tokens: [],
+      text_offset: [],
+      top_logprobs: [],
+    },
     ...extra,
   };
 }
@@ -107,8 +123,13 @@ describe('openAIRolloutGenerator failures', () => {
   });
 
   it('gives up after maxRetries with E_ENGINE naming the URL and the status', async () => {
-    const fake = await fakeEngine(() => ({ status: 500, body: '{"error":{"message":"boom","type":"InternalServerError"}}' }));
-    const e = await engineError(run({ baseURL: fake.url, model: 'm', maxRetries: 2, backoffMs: 1 }));
+    const fake = await fakeEngine(() => ({
+      status: 500,
+      body: '{"error":{"message":"boom","type":"InternalServerError"}}',
+    }));
+    const e = await engineError(
+      run({ baseURL: fake.url, model: 'm', maxRetries: 2, backoffMs: 1 }),
+    );
     expect(fake.attempts()).toBe(3);
     expect(e.message).toContain(`${fake.url}/completions`);
     expect(e.message).toContain('500');
@@ -120,7 +141,9 @@ describe('openAIRolloutGenerator failures', () => {
       status: 400,
       body: '{"error":{"message":"n must be at least 1","type":"BadRequestError","param":"n","code":400}}',
     }));
-    const e = await engineError(run({ baseURL: fake.url, model: 'm', maxRetries: 3, backoffMs: 1 }));
+    const e = await engineError(
+      run({ baseURL: fake.url, model: 'm', maxRetries: 3, backoffMs: 1 }),
+    );
     expect(fake.attempts()).toBe(1);
     expect(e.message).toContain('n must be at least 1');
   });
@@ -135,7 +158,10 @@ describe('openAIRolloutGenerator failures', () => {
   });
 
   it('a slow answer times out', async () => {
-    const fake = await fakeEngine(() => ({ body: answer([choice(0, [7, 2], 'stop')]), delayMs: 2000 }));
+    const fake = await fakeEngine(() => ({
+      body: answer([choice(0, [7, 2], 'stop')]),
+      delayMs: 2000,
+    }));
     const e = await engineError(
       run({ baseURL: fake.url, model: 'm', maxRetries: 0, timeoutMs: 100, backoffMs: 1 }),
     );
@@ -144,14 +170,34 @@ describe('openAIRolloutGenerator failures', () => {
 
   it.each([
     ['truncated JSON', () => answer([choice(0, [7, 2], 'stop')]).slice(0, 40), 'not valid JSON'],
-    ['wrong n', () => answer([choice(0, [7, 2], 'stop'), choice(1, [7, 2], 'stop')]), 'wrong number of choices'],
+    [
+      'wrong n',
+      () => answer([choice(0, [7, 2], 'stop'), choice(1, [7, 2], 'stop')]),
+      'wrong number of choices',
+    ],
     ['out-of-range ids', () => answer([choice(0, [7, 99999], 'length')]), 'outside the vocabulary'],
     ['no finish reason', () => answer([choice(0, [7, 8], null)]), 'without a finish reason'],
-    ['no token ids', () => answer([{ ...choice(0, [7, 2], 'stop'), token_ids: null }]), 'no token ids'],
+    [
+      'no token ids',
+      () => answer([{ ...choice(0, [7, 2], 'stop'), token_ids: null }]),
+      'no token ids',
+    ],
     ['stop without a stop token', () => answer([choice(0, [7, 8], 'stop')]), 'not a stop id'],
-    ['length before max_tokens', () => answer([choice(0, [7], 'length')]), "'length' before max_tokens"],
-    ['logprobs missing', () => answer([{ ...choice(0, [7, 2], 'stop'), logprobs: null }]), 'logprobs missing'],
-    ['repeated index', () => answer([choice(0, [7, 2], 'stop'), choice(0, [7, 2], 'stop')]), 'out of range or repeated'],
+    [
+      'length before max_tokens',
+      () => answer([choice(0, [7], 'length')]),
+      "'length' before max_tokens",
+    ],
+    [
+      'logprobs missing',
+      () => answer([{ ...choice(0, [7, 2], 'stop'), logprobs: null }]),
+      'logprobs missing',
+    ],
+    [
+      'repeated index',
+      () => answer([choice(0, [7, 2], 'stop'), choice(0, [7, 2], 'stop')]),
+      'out of range or repeated',
+    ],
   ])('%s is a typed error, not a dropped row', async (_, body, message) => {
     const fake = await fakeEngine(() => ({ body: body() }));
     const k = _ === 'repeated index' ? 2 : 1;

@@ -33,7 +33,7 @@ async function call(path: string, body?: unknown, key: string | null = KEY) {
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : null };
+  return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
 }
 
 const prompt = () => (goldenGreedy(NAME)[0] as { prompt_ids: number[] }).prompt_ids;
@@ -41,16 +41,28 @@ const prompt = () => (goldenGreedy(NAME)[0] as { prompt_ids: number[] }).prompt_
 describe('serve: vLLM protocol', () => {
   it('/health needs no key; every /v1 route does (401 {"error": "Unauthorized"})', async () => {
     expect((await call('/health', undefined, null)).status).toBe(200);
-    expect(await call('/v1/models', undefined, null)).toEqual({ status: 401, body: { error: 'Unauthorized' } });
+    expect(await call('/v1/models', undefined, null)).toEqual({
+      status: 401,
+      body: { error: 'Unauthorized' },
+    });
     expect((await call('/v1/models', undefined, 'wrong')).status).toBe(401);
   });
 
   it('/v1/models lists the served model as a ModelCard', async () => {
     const { status, body } = await call('/v1/models');
     expect(status).toBe(200);
-    expect(body?.object).toBe('list');
-    const card = (body?.data as Record<string, unknown>[])[0];
-    expect(Object.keys(card ?? {})).toEqual(['id', 'object', 'created', 'owned_by', 'root', 'parent', 'max_model_len', 'permission']);
+    expect(body.object).toBe('list');
+    const card = (body.data as Record<string, unknown>[])[0];
+    expect(Object.keys(card ?? {})).toEqual([
+      'id',
+      'object',
+      'created',
+      'owned_by',
+      'root',
+      'parent',
+      'max_model_len',
+      'permission',
+    ]);
     expect(card).toMatchObject({ id: NAME, object: 'model', owned_by: 'vllm', parent: null });
   });
 
@@ -65,16 +77,40 @@ describe('serve: vLLM protocol', () => {
       return_token_ids: true,
     });
     expect(status).toBe(200);
-    expect(Object.keys(body ?? {})).toEqual(['id', 'object', 'created', 'model', 'choices', 'service_tier', 'system_fingerprint', 'usage', 'kv_transfer_params']);
-    expect(body?.object).toBe('text_completion');
-    expect(String(body?.id)).toMatch(/^cmpl-/);
-    const c = (body?.choices as Record<string, unknown>[])[0] as Record<string, unknown>;
-    expect(Object.keys(c)).toEqual(['index', 'text', 'logprobs', 'finish_reason', 'stop_reason', 'token_ids', 'prompt_logprobs', 'prompt_token_ids']);
+    expect(Object.keys(body ?? {})).toEqual([
+      'id',
+      'object',
+      'created',
+      'model',
+      'choices',
+      'service_tier',
+      'system_fingerprint',
+      'usage',
+      'kv_transfer_params',
+    ]);
+    expect(body.object).toBe('text_completion');
+    expect(String(body.id)).toMatch(/^cmpl-/);
+    const c = (body.choices as Record<string, unknown>[])[0] as Record<string, unknown>;
+    expect(Object.keys(c)).toEqual([
+      'index',
+      'text',
+      'logprobs',
+      'finish_reason',
+      'stop_reason',
+      'token_ids',
+      'prompt_logprobs',
+      'prompt_token_ids',
+    ]);
     const ids = c.token_ids as number[];
     expect(ids).toHaveLength(16);
     expect(c.finish_reason).toBe('length');
     expect(c.prompt_token_ids).toEqual(prompt());
-    const lp = c.logprobs as { tokens: string[]; token_logprobs: number[]; top_logprobs: Record<string, number>[]; text_offset: number[] };
+    const lp = c.logprobs as {
+      tokens: string[];
+      token_logprobs: number[];
+      top_logprobs: Record<string, number>[];
+      text_offset: number[];
+    };
     expect(lp.tokens).toEqual(ids.map((id) => `token_id:${id}`));
     expect(lp.token_logprobs).toHaveLength(16);
     // the chosen token first, then the top 2 (greedy: the chosen one is the top one)
@@ -85,57 +121,118 @@ describe('serve: vLLM protocol', () => {
       expect(top[keys[0] as string]).toBe(lp.token_logprobs[i]);
       expect(top[keys[0] as string]).toBeGreaterThanOrEqual(top[keys[1] as string] as number);
     }
-    expect(body?.usage).toEqual({ prompt_tokens: prompt().length, total_tokens: prompt().length + 16, completion_tokens: 16, prompt_tokens_details: null });
+    expect(body.usage).toEqual({
+      prompt_tokens: prompt().length,
+      total_tokens: prompt().length + 16,
+      completion_tokens: 16,
+      prompt_tokens_details: null,
+    });
   });
 
   it('n samples with a seed are reproducible; list-of-lists prompts give prompt-major choices', async () => {
-    const req = { model: NAME, prompt: [prompt(), prompt().slice(1)], n: 2, seed: 7, max_tokens: 5, return_token_ids: true, ignore_eos: true };
+    const req = {
+      model: NAME,
+      prompt: [prompt(), prompt().slice(1)],
+      n: 2,
+      seed: 7,
+      max_tokens: 5,
+      return_token_ids: true,
+      ignore_eos: true,
+    };
     const a = await call('/v1/completions', req);
     const b = await call('/v1/completions', req);
     expect(a.status).toBe(200);
-    const ids = (r: typeof a) => (r.body?.choices as { index: number; token_ids: number[] }[]).map((c) => [c.index, c.token_ids]);
+    const ids = (r: typeof a) =>
+      (r.body.choices as { index: number; token_ids: number[] }[]).map((c) => [
+        c.index,
+        c.token_ids,
+      ]);
     expect(ids(a)).toEqual(ids(b));
     expect(ids(a).map(([i]) => i)).toEqual([0, 1, 2, 3]);
   });
 
   it('stop_token_ids end a row with finish_reason stop and stop_reason = the id', async () => {
-    const first = await call('/v1/completions', { prompt: prompt(), temperature: 0, max_tokens: 4, return_token_ids: true, ignore_eos: true });
-    const ids = (first.body?.choices as { token_ids: number[] }[])[0]?.token_ids as number[];
+    const first = await call('/v1/completions', {
+      prompt: prompt(),
+      temperature: 0,
+      max_tokens: 4,
+      return_token_ids: true,
+      ignore_eos: true,
+    });
+    const ids = (first.body.choices as { token_ids: number[] }[])[0]?.token_ids as number[];
     const stop = ids[2] as number;
-    const { body } = await call('/v1/completions', { prompt: prompt(), temperature: 0, max_tokens: 4, return_token_ids: true, ignore_eos: true, stop_token_ids: [stop] });
-    const c = (body?.choices as Record<string, unknown>[])[0];
-    expect(c?.finish_reason).toBe('stop');
-    expect(c?.stop_reason).toBe(stop);
-    expect((c?.token_ids as number[]).at(-1)).toBe(stop);
+    const { body } = await call('/v1/completions', {
+      prompt: prompt(),
+      temperature: 0,
+      max_tokens: 4,
+      return_token_ids: true,
+      ignore_eos: true,
+      stop_token_ids: [stop],
+    });
+    const c = (body.choices as Record<string, unknown>[])[0] ?? {};
+    expect(c.finish_reason).toBe('stop');
+    expect(c.stop_reason).toBe(stop);
+    expect((c.token_ids as number[]).at(-1)).toBe(stop);
   });
 
   it('logit_bias changes the greedy choice', async () => {
-    const { body } = await call('/v1/completions', { prompt: prompt(), temperature: 0, max_tokens: 1, return_token_ids: true, logit_bias: { '1234': 100 } });
-    expect((body?.choices as { token_ids: number[] }[])[0]?.token_ids).toEqual([1234]);
+    const { body } = await call('/v1/completions', {
+      prompt: prompt(),
+      temperature: 0,
+      max_tokens: 1,
+      return_token_ids: true,
+      logit_bias: { '1234': 100 },
+    });
+    expect((body.choices as { token_ids: number[] }[])[0]?.token_ids).toEqual([1234]);
   });
 
   it('text prompts are tokenized with BOS', async () => {
-    const { status, body } = await call('/v1/completions', { prompt: 'Hello', max_tokens: 2, temperature: 0, return_token_ids: true });
+    const { status, body } = await call('/v1/completions', {
+      prompt: 'Hello',
+      max_tokens: 2,
+      temperature: 0,
+      return_token_ids: true,
+    });
     expect(status).toBe(200);
-    expect((body?.choices as { prompt_token_ids: number[] }[])[0]?.prompt_token_ids[0]).toBe(1);
+    expect((body.choices as { prompt_token_ids: number[] }[])[0]?.prompt_token_ids[0]).toBe(1);
   });
 
   it.each([
-    [{ prompt: [1, 2], temperature: 0, n: 2 }, 400, 'n must be 1 when using greedy sampling, got 2.', 'n'],
+    [
+      { prompt: [1, 2], temperature: 0, n: 2 },
+      400,
+      'n must be 1 when using greedy sampling, got 2.',
+      'n',
+    ],
     [{ prompt: [1, 2], max_tokens: 0 }, 400, 'max_tokens must be at least 1, got 0.', 'max_tokens'],
     [{ prompt: [1, 2], n: 0 }, 400, 'n must be at least 1, got 0.', 'n'],
     [{ prompt: [1, 2], top_p: 0 }, 400, 'top_p must be in (0, 1], got 0.', 'top_p'],
-    [{ prompt: [1, 2], temperature: -1 }, 400, 'temperature must be non-negative, got -1.', 'temperature'],
-    [{ prompt: [1, 2], logprobs: 21 }, 400, 'Requested sample logprobs of 21, which is greater than max allowed: 20', 'logprobs'],
+    [
+      { prompt: [1, 2], temperature: -1 },
+      400,
+      'temperature must be non-negative, got -1.',
+      'temperature',
+    ],
+    [
+      { prompt: [1, 2], logprobs: 21 },
+      400,
+      'Requested sample logprobs of 21, which is greater than max allowed: 20',
+      'logprobs',
+    ],
     [{ prompt: [1, 99999] }, 400, 'Token id 99999 is out of vocabulary', 'prompt'],
     [{ prompt: [1, 2], logit_bias: { '99999': 1 } }, 400, 'out-of-vocab', 'logit_bias'],
     [{ prompt: [1, 2], bogus_field: 1 }, 400, 'bogus_field', null],
     [{ prompt: [1, 2], stream: true }, 400, 'stream', 'stream'],
     [{ prompt: [1, 2], model: 'nope' }, 404, 'The model `nope` does not exist.', 'model'],
-  ])('%j -> %i with vLLM\'s error body', async (req, status, message, param) => {
+  ])("%j -> %i with vLLM's error body", async (req, status, message, param) => {
     const { status: got, body } = await call('/v1/completions', req);
     expect(got).toBe(status);
-    const error = body?.error as { message: string; type: string; param: string | null; code: number };
+    const error = body.error as {
+      message: string;
+      type: string;
+      param: string | null;
+      code: number;
+    };
     expect(Object.keys(error)).toEqual(['message', 'type', 'param', 'code']);
     expect(error.message).toContain(message);
     expect(error.code).toBe(status);
@@ -145,18 +242,26 @@ describe('serve: vLLM protocol', () => {
 
   it('invalid JSON is a 400, a non-JSON content type a 415', async () => {
     expect((await call('/v1/completions', '{"prompt": [1,')).status).toBe(400);
-    const res = await fetch(`${server.url}/v1/completions`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'text/plain' }, body: '{}' });
+    const res = await fetch(`${server.url}/v1/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'text/plain' },
+      body: '{}',
+    });
     expect(res.status).toBe(415);
   });
 
-  it('LoRA endpoints: validation, then vLLM\'s errors when no adapter loader exists', async () => {
-    expect((await call('/v1/load_lora_adapter', { lora_name: '', lora_path: '/x' })).status).toBe(400);
+  it("LoRA endpoints: validation, then vLLM's errors when no adapter loader exists", async () => {
+    expect((await call('/v1/load_lora_adapter', { lora_name: '', lora_path: '/x' })).status).toBe(
+      400,
+    );
     const load = await call('/v1/load_lora_adapter', { lora_name: 'a', lora_path: '/x' });
     expect(load.status).toBe(500);
-    expect((load.body?.error as { type: string }).type).toBe('InternalServerError');
+    expect((load.body.error as { type: string }).type).toBe('InternalServerError');
     const unload = await call('/v1/unload_lora_adapter', { lora_name: 'a' });
     expect(unload.status).toBe(404);
-    expect((unload.body?.error as { message: string }).message).toBe("The lora adapter 'a' cannot be found.");
+    expect((unload.body.error as { message: string }).message).toBe(
+      "The lora adapter 'a' cannot be found.",
+    );
   });
 });
 

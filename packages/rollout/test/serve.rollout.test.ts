@@ -9,7 +9,7 @@ import {
   type RunningServer,
   rolloutGenerator,
 } from '../src/index.js';
-import { goldenGreedy, leftPad, loadCausalLM, serveFixture, fixtureDir } from './serveFixture.js';
+import { fixtureDir, goldenGreedy, leftPad, loadCausalLM, serveFixture } from './serveFixture.js';
 
 const NAME = 'tiny-mistral';
 let model: CausalLM;

@@ -59,39 +59,90 @@ export function readCompletion(json: unknown, expect: AnswerExpectation): Comple
   }
   const choices = parsed.data.choices;
   if (choices.length !== expect.n) {
-    throw fail('wrong number of choices', 'choices', choices.length, `${expect.n} (the request's n)`);
+    throw fail(
+      'wrong number of choices',
+      'choices',
+      choices.length,
+      `${expect.n} (the request's n)`,
+    );
   }
   const byIndex = new Array<CompletionRow | undefined>(expect.n);
   for (const c of choices) {
     const at = `choices[${c.index}]`;
     if (c.index >= expect.n || byIndex[c.index] !== undefined) {
-      throw fail('choice index out of range or repeated', `${at}.index`, c.index, `each of 0..${expect.n - 1} once`);
+      throw fail(
+        'choice index out of range or repeated',
+        `${at}.index`,
+        c.index,
+        `each of 0..${expect.n - 1} once`,
+      );
     }
     const tokens = c.token_ids;
     if (!tokens) {
-      throw fail('no token ids', `${at}.token_ids`, tokens, 'token ids (the engine must honour return_token_ids: true)');
+      throw fail(
+        'no token ids',
+        `${at}.token_ids`,
+        tokens,
+        'token ids (the engine must honour return_token_ids: true)',
+      );
     }
     if (tokens.length === 0 || tokens.length > expect.maxTokens) {
-      throw fail('response length out of range', `${at}.token_ids`, tokens.length, `1..${expect.maxTokens} tokens`);
+      throw fail(
+        'response length out of range',
+        `${at}.token_ids`,
+        tokens.length,
+        `1..${expect.maxTokens} tokens`,
+      );
     }
-    const bad = tokens.findIndex((id) => id < 0 || (expect.vocabSize !== undefined && id >= expect.vocabSize));
+    const bad = tokens.findIndex(
+      (id) => id < 0 || (expect.vocabSize !== undefined && id >= expect.vocabSize),
+    );
     if (bad >= 0) {
-      throw fail('token id outside the vocabulary', `${at}.token_ids[${bad}]`, tokens[bad], `an id in [0, ${expect.vocabSize})`);
+      throw fail(
+        'token id outside the vocabulary',
+        `${at}.token_ids[${bad}]`,
+        tokens[bad],
+        `an id in [0, ${expect.vocabSize})`,
+      );
     }
     const reason = c.finish_reason;
     if (reason !== 'stop' && reason !== 'length') {
-      throw fail('choice cut without a finish reason', `${at}.finish_reason`, reason, "'stop' or 'length'");
+      throw fail(
+        'choice cut without a finish reason',
+        `${at}.finish_reason`,
+        reason,
+        "'stop' or 'length'",
+      );
     }
     const last = tokens[tokens.length - 1] as number;
     if (reason === 'stop' && !expect.eos.includes(last)) {
-      throw fail("finish_reason 'stop' but the last token is not a stop id", `${at}.token_ids`, last, `one of ${JSON.stringify(expect.eos)} (stop_token_ids)`);
+      throw fail(
+        "finish_reason 'stop' but the last token is not a stop id",
+        `${at}.token_ids`,
+        last,
+        `one of ${JSON.stringify(expect.eos)} (stop_token_ids)`,
+      );
     }
     if (reason === 'length' && tokens.length !== expect.maxTokens) {
-      throw fail("finish_reason 'length' before max_tokens", `${at}.token_ids`, tokens.length, `${expect.maxTokens} tokens`);
+      throw fail(
+        "finish_reason 'length' before max_tokens",
+        `${at}.token_ids`,
+        tokens.length,
+        `${expect.maxTokens} tokens`,
+      );
     }
     const lps = c.logprobs?.token_logprobs;
-    if (!lps || lps.length !== tokens.length || lps.some((x) => x === null || !Number.isFinite(x))) {
-      throw fail('logprobs missing or not one per token', `${at}.logprobs.token_logprobs`, lps?.length, `${tokens.length} finite logprobs (request logprobs: 0)`);
+    if (
+      !lps ||
+      lps.length !== tokens.length ||
+      lps.some((x) => x === null || !Number.isFinite(x))
+    ) {
+      throw fail(
+        'logprobs missing or not one per token',
+        `${at}.logprobs.token_logprobs`,
+        lps?.length,
+        `${tokens.length} finite logprobs (request logprobs: 0)`,
+      );
     }
     byIndex[c.index] = { tokens, logprobs: lps as number[], finishReason: reason };
   }

@@ -42,7 +42,9 @@ export function openAIRolloutGenerator(
       prompt: i,
       greedy: false,
     }));
-    if (request.greedy) promptRows.forEach((_, i) => jobs.push({ prompt: i, greedy: true }));
+    if (request.greedy) {
+      for (let i = 0; i < promptRows.length; i++) jobs.push({ prompt: i, greedy: true });
+    }
     const answers = await mapLimited(
       jobs,
       endpoint.maxConcurrency ?? DEFAULT_CONCURRENCY,
@@ -74,7 +76,14 @@ export function openAIRolloutGenerator(
     const sampledPrompts = promptRows.flatMap((_, i) => new Array<number>(k).fill(i));
     const sampled = toSequences(prompts, sampledPrompts, sampledRows, R, pad, withLogprobs);
     if (!request.greedy) return { sampled };
-    const greedy = toSequences(prompts, promptRows.map((_, i) => i), greedyRows, R, pad, withLogprobs);
+    const greedy = toSequences(
+      prompts,
+      promptRows.map((_, i) => i),
+      greedyRows,
+      R,
+      pad,
+      withLogprobs,
+    );
     return { sampled, greedy };
   };
 }

@@ -100,7 +100,9 @@ export class DecodeBatcher {
   private async runGroup(group: Pending[]): Promise<void> {
     try {
       const results = await this.decode(group.map((p) => p.job));
-      group.forEach((p, i) => p.resolve(results[i] as DecodedRow[][]));
+      group.forEach((p, i) => {
+        p.resolve(results[i] as DecodedRow[][]);
+      });
     } catch (e) {
       for (const p of group) p.reject(e);
     }

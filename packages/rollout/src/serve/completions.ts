@@ -3,7 +3,7 @@
 // request_output_to_completion_response and _create_completion_logprobs).
 
 import { randomUUID } from 'node:crypto';
-import type { DecodeBatcher, DecodedRow, DecodeJob } from './batcher.js';
+import type { DecodedRow, DecodeJob } from './batcher.js';
 import {
   type CompletionChoice,
   type CompletionLogProbs,
@@ -52,7 +52,8 @@ export function toDecodeJob(
   if (n < 1) throw bad(`n must be at least 1, got ${n}.`, 'n');
   if (n > SERVE_LIMITS.maxN) throw bad(`n must be at most ${SERVE_LIMITS.maxN}, got ${n}.`, 'n');
   const temperature = request.temperature ?? 1;
-  if (temperature < 0) throw bad(`temperature must be non-negative, got ${temperature}.`, 'temperature');
+  if (temperature < 0)
+    throw bad(`temperature must be non-negative, got ${temperature}.`, 'temperature');
   const greedy = temperature < SAMPLING_EPS;
   const topP = request.top_p ?? 1;
   if (!(topP > 0 && topP <= 1)) throw bad(`top_p must be in (0, 1], got ${topP}.`, 'top_p');
@@ -61,7 +62,10 @@ export function toDecodeJob(
   const maxTokens = request.max_tokens ?? DEFAULT_MAX_TOKENS;
   if (maxTokens < 1) throw bad(`max_tokens must be at least 1, got ${maxTokens}.`, 'max_tokens');
   if (maxTokens > SERVE_LIMITS.maxTokens) {
-    throw bad(`max_tokens must be at most ${SERVE_LIMITS.maxTokens}, got ${maxTokens}.`, 'max_tokens');
+    throw bad(
+      `max_tokens must be at most ${SERVE_LIMITS.maxTokens}, got ${maxTokens}.`,
+      'max_tokens',
+    );
   }
   if (greedy && n > 1) throw bad(`n must be 1 when using greedy sampling, got ${n}.`, 'n');
   const logprobs = request.logprobs ?? null;
@@ -132,7 +136,8 @@ function readPrompts(request: CompletionRequest, served: ServedModel): number[][
         'prompt',
       );
     }
-    if (ids.length === 0) throw new HttpError(400, 'The prompt is empty.', 'BadRequestError', 'prompt');
+    if (ids.length === 0)
+      throw new HttpError(400, 'The prompt is empty.', 'BadRequestError', 'prompt');
     return ids;
   });
 }
@@ -215,7 +220,12 @@ function logprobsOf(
   topN: number,
 ): CompletionLogProbs {
   const name = (id: number) => (asIds ? `token_id:${id}` : served.tokenizer.decode([id]));
-  const out: CompletionLogProbs = { text_offset: [], token_logprobs: [], tokens: [], top_logprobs: [] };
+  const out: CompletionLogProbs = {
+    text_offset: [],
+    token_logprobs: [],
+    tokens: [],
+    top_logprobs: [],
+  };
   let offset = 0;
   row.tokens.forEach((id, i) => {
     const token = name(id);

@@ -52,7 +52,13 @@ export const CompletionRequestSchema = z
     logprobs: z.number().int().nullable().optional(),
     max_tokens: z.number().int().nullable().optional(),
     n: z.number().int().default(1),
-    seed: z.number().int().min(-INT64).max(INT64 - 1).nullable().optional(),
+    seed: z
+      .number()
+      .int()
+      .min(-INT64)
+      .max(INT64 - 1)
+      .nullable()
+      .optional(),
     temperature: z.number().nullable().optional(),
     top_p: z.number().nullable().optional(),
     top_k: z.number().int().nullable().optional(),
@@ -164,7 +170,9 @@ export class HttpError extends Error {
   }
 
   body(): ErrorBody {
-    return { error: { message: this.message, type: this.type, param: this.param, code: this.status } };
+    return {
+      error: { message: this.message, type: this.type, param: this.param, code: this.status },
+    };
   }
 }
 

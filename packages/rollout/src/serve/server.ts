@@ -76,7 +76,12 @@ const PUBLIC_PATHS = new Set(['/health', '/ping', '/version']);
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
   const served = options.model;
-  const batcher = new DecodeBatcher(served.model, served.padId, options.maxBatchRows, options.batchWindowMs);
+  const batcher = new DecodeBatcher(
+    served.model,
+    served.padId,
+    options.maxBatchRows,
+    options.batchWindowMs,
+  );
   const adapters = new Map<string, { path: string; batcher: DecodeBatcher }>();
   const rng = Rng.fromSeed(options.seed ?? 0);
   const serverSeed = () => rng.nextUint32();
@@ -88,7 +93,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       data: [
         modelCard(served.name, served.root, served.maxModelLen, null),
         ...(options.classifier
-          ? [modelCard(options.classifier.name, options.classifier.root, options.classifier.maxModelLen, null)]
+          ? [
+              modelCard(
+                options.classifier.name,
+                options.classifier.root,
+                options.classifier.maxModelLen,
+                null,
+              ),
+            ]
           : []),
         ...[...adapters].map(([name, a]) => modelCard(name, a.path, null, served.name)),
       ],
@@ -105,13 +117,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   };
   if (options.classifier) {
     const classifier = options.classifier;
-    routes['POST /classify'] = async (body) => classify(classifier, parse(ClassificationRequestSchema, body));
+    routes['POST /classify'] = async (body) =>
+      classify(classifier, parse(ClassificationRequestSchema, body));
   }
   if (options.enableLora) {
     routes['POST /v1/load_lora_adapter'] = async (body) => {
       const request = parse(LoadLoRAAdapterRequestSchema, body);
       if (!request.lora_name || !request.lora_path) {
-        throw new HttpError(400, "Both 'lora_name' and 'lora_path' must be provided.", 'InvalidUserInput');
+        throw new HttpError(
+          400,
+          "Both 'lora_name' and 'lora_path' must be provided.",
+          'InvalidUserInput',
+        );
       }
       if (!request.load_inplace && adapters.has(request.lora_name)) {
         throw new HttpError(
@@ -130,17 +147,30 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       const model = await options.adapters.load(request.lora_path);
       adapters.set(request.lora_name, {
         path: request.lora_path,
-        batcher: new DecodeBatcher(model, served.padId, options.maxBatchRows, options.batchWindowMs),
+        batcher: new DecodeBatcher(
+          model,
+          served.padId,
+          options.maxBatchRows,
+          options.batchWindowMs,
+        ),
       });
       return `Success: LoRA adapter '${request.lora_name}' added successfully.`;
     };
     routes['POST /v1/unload_lora_adapter'] = async (body) => {
       const request = parse(UnloadLoRAAdapterRequestSchema, body);
       if (!request.lora_name) {
-        throw new HttpError(400, "'lora_name' needs to be provided to unload a LoRA adapter.", 'InvalidUserInput');
+        throw new HttpError(
+          400,
+          "'lora_name' needs to be provided to unload a LoRA adapter.",
+          'InvalidUserInput',
+        );
       }
       if (!adapters.delete(request.lora_name)) {
-        throw new HttpError(404, `The lora adapter '${request.lora_name}' cannot be found.`, 'NotFoundError');
+        throw new HttpError(
+          404,
+          `The lora adapter '${request.lora_name}' cannot be found.`,
+          'NotFoundError',
+        );
       }
       return `Success: LoRA adapter '${request.lora_name}' removed successfully.`;
     };
@@ -169,7 +199,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       let body: unknown;
       if (req.method === 'POST') {
         if (!(req.headers['content-type'] ?? '').toLowerCase().startsWith('application/json')) {
-          throw new HttpError(415, "Unsupported Media Type: Only 'application/json' is allowed", 'UnsupportedMediaType');
+          throw new HttpError(
+            415,
+            "Unsupported Media Type: Only 'application/json' is allowed",
+            'UnsupportedMediaType',
+          );
         }
         body = await readJson(req);
       }
@@ -208,7 +242,12 @@ async function classify(
   const name = request.model ?? classifier.name;
   if (name !== classifier.name) throw notFoundModel(name);
   if (request.use_activation === true) {
-    throw new HttpError(400, 'use_activation: true is not supported by serve (raw scores only).', 'BadRequestError', 'use_activation');
+    throw new HttpError(
+      400,
+      'use_activation: true is not supported by serve (raw scores only).',
+      'BadRequestError',
+      'use_activation',
+    );
   }
   const input = request.input;
   const rows: number[][] =
@@ -222,7 +261,12 @@ async function classify(
   rows.forEach((row, i) => {
     const bad = row.findIndex((id) => id >= classifier.vocabSize);
     if (bad >= 0) {
-      throw new HttpError(400, `Token id ${row[bad]} is out of vocabulary (input ${i}).`, 'BadRequestError', 'input');
+      throw new HttpError(
+        400,
+        `Token id ${row[bad]} is out of vocabulary (input ${i}).`,
+        'BadRequestError',
+        'input',
+      );
     }
     if (row.length > classifier.maxModelLen) {
       throw new HttpError(
@@ -240,14 +284,29 @@ async function classify(
     object: 'list',
     created: Math.floor(Date.now() / 1000),
     model: name,
-    data: rows.map((_, index) => ({ index, label: 'LABEL_0', probs: [scores[index] as number], num_classes: 1 })),
-    usage: { prompt_tokens: tokens, total_tokens: tokens, completion_tokens: 0, prompt_tokens_details: null },
+    data: rows.map((_, index) => ({
+      index,
+      label: 'LABEL_0',
+      probs: [scores[index] as number],
+      num_classes: 1,
+    })),
+    usage: {
+      prompt_tokens: tokens,
+      total_tokens: tokens,
+      completion_tokens: 0,
+      prompt_tokens_details: null,
+    },
   };
 }
 
 function encodeFor(classifier: ServedClassifier, text: string, addBos: boolean): number[] {
   if (!classifier.tokenizer) {
-    throw new HttpError(400, 'text input needs a tokenizer; send token ids', 'BadRequestError', 'input');
+    throw new HttpError(
+      400,
+      'text input needs a tokenizer; send token ids',
+      'BadRequestError',
+      'input',
+    );
   }
   return classifier.tokenizer.encode(text, { addBos });
 }
@@ -281,7 +340,11 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
     if (size > SERVE_LIMITS.maxBodyBytes) {
-      throw new HttpError(413, `request body larger than ${SERVE_LIMITS.maxBodyBytes} bytes`, 'BadRequestError');
+      throw new HttpError(
+        413,
+        `request body larger than ${SERVE_LIMITS.maxBodyBytes} bytes`,
+        'BadRequestError',
+      );
     }
     chunks.push(chunk as Buffer);
   }
@@ -295,7 +358,10 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 function send(res: ServerResponse, status: number, body: unknown): void {
   if (res.headersSent) return;
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 

@@ -17,7 +17,12 @@ export { makeRewardFn } from './rewardFn.js';
 export type { RewardInputs } from './rewardInputs.js';
 export { buildRewardInputs } from './rewardInputs.js';
 export type { ConversationScores, RewardModelOptions, ScoreBatch } from './rewardModel.js';
-export { DEFAULT_MICRO_BATCH_SIZE, loadRewardModel, UltraRewardModel } from './rewardModel.js';
+export {
+  DEFAULT_MICRO_BATCH_SIZE,
+  loadRewardModel,
+  loadRewardTokenizer,
+  UltraRewardModel,
+} from './rewardModel.js';
 export type { SaveOptions } from './saveRewardDirectory.js';
 export { type ModelSource, ScalarHeadModel } from './scalarHeadModel.js';
 export { servedClassifier } from './servedClassifier.js';

@@ -165,3 +165,18 @@ export async function loadRewardModel(
     { ...options, maxLength },
   );
 }
+
+/**
+ * The tokenizer and input limit of a reward-model directory without loading
+ * its weights (for a reward model served elsewhere: `remoteRewardFn`).
+ */
+export async function loadRewardTokenizer(
+  dir: string,
+  options: { maxLength?: number } = {},
+): Promise<{ tokenizer: TextTokenizer; maxLength: number }> {
+  const info = await inspectRewardCheckpoint(dir, { needTokenizer: true });
+  return {
+    tokenizer: await Tokenizer.fromDir(dir),
+    maxLength: options.maxLength ?? info.maxPositionEmbeddings ?? 4096,
+  };
+}

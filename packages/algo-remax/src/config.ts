@@ -44,6 +44,14 @@ export const RemaxConfigSchema = z
       .default(1)
       .describe('clip of reward - greedy reward to [-c, c] [1.0]'),
     gamma: z.number().min(0).max(1).default(1).describe('discount of the reward term [1.0]'),
+    tisCap: z
+      .number()
+      .positive()
+      .nullable()
+      .default(null)
+      .describe(
+        'truncated importance sampling: weight each token by min(exp(lp_train - lp_engine), tisCap) (no gradient through it); null = off [null]',
+      ),
     microBatchSize: z
       .number()
       .int()

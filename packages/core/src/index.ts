@@ -100,6 +100,7 @@ export {
   readScoredBatch,
   responseMask,
   responseMaskTensor,
+  rolloutTISWeights,
   type ScoredBatch,
   type ScoredRows,
   type SequenceScores,
@@ -108,11 +109,13 @@ export {
   scoreInMicroBatches,
   scoreSequences,
   trainInMicroBatches,
+  truncatedISWeights,
   unbiasedStd,
 } from './rl/index.js';
 export { Rng, type RngState } from './rng.js';
 export { tokenFractionReward } from './simpleReward.js';
 export {
+  logprobAbsDiff,
   logprobMismatch,
   mean,
   PhaseClock,

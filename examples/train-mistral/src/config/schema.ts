@@ -109,6 +109,8 @@ export const remaxSchema = z.strictObject({
   /** Clip of reward - greedy reward to [-c, c]. */
   reward_clip: z.number().positive(),
   gamma: z.number().gt(0).lte(1),
+  /** Truncated importance sampling cap C: weight min(exp(lp_train - lp_engine), C) per token; null = off. */
+  tis_cap: z.number().positive().nullable().default(null),
 });
 
 export const ppoSchema = z.strictObject({
@@ -122,6 +124,8 @@ export const ppoSchema = z.strictObject({
   ppo_epochs: positiveInt,
   critic_lr: z.number().positive(),
   critic_weight_decay: nonNegative,
+  /** Truncated importance sampling cap C: weight min(exp(lp_train - lp_engine), C) per token; null = off. */
+  tis_cap: z.number().positive().nullable().default(null),
 });
 
 export const wandbSchema = z.strictObject({

@@ -25,3 +25,4 @@ export {
   scoreInMicroBatches,
   scoreSequences,
 } from './scoring.js';
+export { rolloutTISWeights, truncatedISWeights } from './truncatedIS.js';

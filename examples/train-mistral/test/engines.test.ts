@@ -13,18 +13,11 @@ import { checkEngineConfig, endpointOf } from '../src/run/engines.js';
 import type { StepRecord } from '../src/run/metrics.js';
 import { train } from '../src/run/train.js';
 import { serveModels } from '../src/serve/serve.js';
+import { deterministicPart, FAST, tinyYaml } from './trainHelpers.js';
 
-const tinyYaml = fileURLToPath(new URL('../configs/tiny.yaml', import.meta.url));
 const fixtures = fileURLToPath(new URL('../../../fixtures/models/', import.meta.url));
-const FAST = [
-  'train.batch_size=2',
-  'train.micro_batch_size=1',
-  'data.max_answer_seq=4',
-  'data.max_prompt_seq=32',
-  'data.num_prompts=16',
-  'data.eval_prompts=0',
-  'output.checkpoint_every=0',
-  'output.report=false',
+const FAST_ENGINE = [
+  ...FAST,
   'train.max_steps=3',
   // The engine keeps the weights it was started with (no adapter sync without
   // LoRA), so both runs keep them too: an lr below the float32 resolution of
@@ -32,17 +25,6 @@ const FAST = [
   // weights bitwise unchanged, as the engine's are.
   'optim.lr=1e-30',
 ];
-
-/** Everything a step reports except wall-clock time, throughput and memory. */
-function withoutTiming(r: StepRecord): Record<string, unknown> {
-  const algo = Object.fromEntries(
-    Object.entries(r.algo).filter(
-      ([k]) => !k.startsWith('time/') && !k.startsWith('throughput/') && !k.startsWith('memory/'),
-    ),
-  );
-  const { seconds: _s, tokens_per_s: _t, rss_bytes: _r, peak_tensor_bytes: _p, ...rest } = r;
-  return { ...rest, algo };
-}
 
 /** Metrics that compare the generator's logprobs with the trainer's, split from the rest. */
 const ENGINE_LOGPROB_KEYS = [
@@ -54,7 +36,7 @@ const ENGINE_LOGPROB_KEYS = [
 function splitEngineLogprobs(records: StepRecord[]): [Record<string, unknown>[], number[]] {
   const values: number[] = [];
   const rest = records.map((r) => {
-    const out = withoutTiming(r);
+    const out = deterministicPart(r);
     const algo = { ...(out.algo as Record<string, number>) };
     for (const k of ENGINE_LOGPROB_KEYS) {
       if (k in algo) values.push(algo[k] as number);
@@ -97,7 +79,7 @@ describe('engines', () => {
   it(
     'a seeded 3-step ReMax run through serve has the in-process metrics; a dead engine checkpoints and --resume completes',
     async () => {
-      const local = loadRunConfig(tinyYaml, { set: FAST }).config;
+      const local = loadRunConfig(tinyYaml, { set: FAST_ENGINE }).config;
       const inProcess = await train({
         config: local,
         factories: algorithmFactories,
@@ -108,7 +90,7 @@ describe('engines', () => {
       let remote: Awaited<ReturnType<typeof train>>;
       try {
         const config = loadRunConfig(tinyYaml, {
-          set: [...FAST, ...remoteSets(engine.port)],
+          set: [...FAST_ENGINE, ...remoteSets(engine.port)],
         }).config;
         remote = await train({
           config,
@@ -133,7 +115,9 @@ describe('engines', () => {
       const second = await startEngine();
       const port = second.port;
       const runDir = mkdtempSync(join(tmpdir(), 'remax-dead-engine-'));
-      const config = loadRunConfig(tinyYaml, { set: [...FAST, ...remoteSets(port, 1)] }).config;
+      const config = loadRunConfig(tinyYaml, {
+        set: [...FAST_ENGINE, ...remoteSets(port, 1)],
+      }).config;
       const failed = await train({
         config,
         factories: algorithmFactories,
@@ -162,9 +146,9 @@ describe('engines', () => {
           progress: false,
         });
         expect(resumed.stopped).toBe('done');
-        expect(resumed.records.map(withoutTiming).map((r) => r.step)).toEqual([1, 2, 3]);
-        const tail = resumed.records.slice(1).map(withoutTiming);
-        const want = remote.records.slice(1).map(withoutTiming);
+        expect(resumed.records.map(deterministicPart).map((r) => r.step)).toEqual([1, 2, 3]);
+        const tail = resumed.records.slice(1).map(deterministicPart);
+        const want = remote.records.slice(1).map(deterministicPart);
         expect(tail).toEqual(want);
       } finally {
         await back.close();

@@ -1,4 +1,4 @@
-import { optimizerFields, requireTotalSteps } from '@remax/core';
+import { optimizerFields, requireTotalSteps, tisCapField } from '@remax/core';
 import { z } from 'zod';
 
 /**
@@ -44,14 +44,7 @@ export const RemaxConfigSchema = z
       .default(1)
       .describe('clip of reward - greedy reward to [-c, c] [1.0]'),
     gamma: z.number().min(0).max(1).default(1).describe('discount of the reward term [1.0]'),
-    tisCap: z
-      .number()
-      .positive()
-      .nullable()
-      .default(null)
-      .describe(
-        'truncated importance sampling: weight each token by min(exp(lp_train - lp_engine), tisCap) (no gradient through it); null = off [null]',
-      ),
+    ...tisCapField,
     microBatchSize: z
       .number()
       .int()

@@ -208,7 +208,7 @@ describe('ReMax step', () => {
     const ENGINE_LP = -1.5;
     const withLogprobs: GenerateFn = async (p, r) => {
       const out = await fixedGenerate(p, r);
-      const R = SAMPLED[0].length - P;
+      const R = (SAMPLED[0] as number[]).length - P;
       return {
         ...out,
         sampled: {

@@ -35,9 +35,9 @@ const DEFAULT_TIMEOUT_MS = 600_000;
 const DEFAULT_RETRIES = 3;
 const DEFAULT_BACKOFF_MS = 500;
 
-/** Whether a status is worth retrying: overload (429) and server errors (5xx). */
+/** Whether a status is worth retrying: a proxy's request timeout (408), overload (429), server errors (5xx). */
 function retryable(status: number): boolean {
-  return status === 429 || status >= 500;
+  return status === 408 || status === 429 || status >= 500;
 }
 
 /**
@@ -185,4 +185,19 @@ export async function mapLimited<T, R>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   if (failed !== undefined) throw failed;
   return out;
+}
+
+/** The typed error for an engine answer that is not what the request asked for. */
+export function malformedAnswer(
+  what: string,
+  message: string,
+  field: string,
+  value: unknown,
+  expected: string,
+): RemaxError {
+  return new RemaxError('E_ENGINE', `malformed engine answer to the ${what}: ${message}`, {
+    field,
+    value,
+    expected,
+  });
 }

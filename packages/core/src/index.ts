@@ -25,6 +25,7 @@ export {
   type EngineEndpoint,
   type EngineFailure,
   joinURL,
+  malformedAnswer,
   mapLimited,
   postEngineJson,
 } from './engineHttp.js';
@@ -108,6 +109,7 @@ export {
   sampleScoredGroups,
   scoreInMicroBatches,
   scoreSequences,
+  tisCapField,
   trainInMicroBatches,
   truncatedISWeights,
   unbiasedStd,

@@ -10,26 +10,18 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RemaxError } from '@remax/core';
-import { type DType, openCheckpoint, type TensorEntry, writeSafetensors } from '@remax/safetensors';
+import {
+  bytesPerElement,
+  openCheckpoint,
+  type TensorEntry,
+  writeSafetensors,
+} from '@remax/safetensors';
 import {
   inspectRewardCheckpoint,
   REGRESSION_HEAD,
   SCORE_HEAD,
   TOKENIZER_SIDE_FILES,
 } from './rewardCheckpoint.js';
-
-const BYTES: Record<DType, number> = {
-  F64: 8,
-  F32: 4,
-  F16: 2,
-  BF16: 2,
-  I64: 8,
-  I32: 4,
-  I16: 2,
-  I8: 1,
-  U8: 1,
-  BOOL: 1,
-};
 
 export interface ConvertOptions {
   /** Largest shard in bytes (default 5 GB, transformers' max_shard_size). */
@@ -70,7 +62,7 @@ export async function convertUltraRMForVllm(
     let size = 0;
     for (const name of names) {
       const { dtype, shape } = checkpoint.info(name);
-      const bytes = shape.reduce((a, b) => a * b, 1) * BYTES[dtype];
+      const bytes = shape.reduce((a, b) => a * b, 1) * bytesPerElement(dtype);
       if (size > 0 && size + bytes > maxShardBytes) {
         shards.push([]);
         size = 0;

@@ -6,13 +6,13 @@
 
 import {
   type EngineEndpoint,
+  malformedAnswer,
   mapLimited,
   postEngineJson,
-  RemaxError,
   type RewardFn,
 } from '@remax/core';
 import { z } from 'zod';
-import { conversationsFromPolicyTokens } from './policyChat.js';
+import { conversationsOfBatch } from './policyChat.js';
 import { buildRewardInputs } from './rewardInputs.js';
 import type { ConversationScores } from './rewardModel.js';
 import type { TextTokenizer } from './textTokenizer.js';
@@ -48,14 +48,7 @@ export function remoteRewardFn(
   // vLLM's pooling routes sit at the server root (/classify), not under the OpenAI /v1 prefix.
   const server = { ...endpoint, baseURL: endpoint.baseURL.replace(/\/v1\/?$/, '') };
   return async (batch) => {
-    const conversations = conversationsFromPolicyTokens(
-      {
-        sequences: batch.inputIds,
-        attentionMask: batch.attentionMask,
-        promptLength: batch.promptLength,
-      },
-      policyTokenizer,
-    );
+    const conversations = conversationsOfBatch(batch, policyTokenizer);
     const inputs = buildRewardInputs(conversations, rewardTokenizer, {
       maxLength: endpoint.maxLength,
     });
@@ -93,11 +86,7 @@ export function remoteRewardFn(
 /** One raw score per row, by `index`; anything else is a typed E_ENGINE error. */
 export function readScores(json: unknown, rows: number, what: string): Float32Array {
   const fail = (message: string, field: string, value: unknown, expected: string) =>
-    new RemaxError('E_ENGINE', `malformed engine answer to the ${what}: ${message}`, {
-      field,
-      value,
-      expected,
-    });
+    malformedAnswer(what, message, field, value, expected);
   const parsed = classificationSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, isRemaxError, tf } from '@remax/core';
 import { loadCausalLM } from '@remax/model-mistral';
-import { startServer } from '@remax/rollout';
+import { servedCausalLM, startServer } from '@remax/rollout';
 import { openCheckpoint } from '@remax/safetensors';
 import { Tokenizer } from '@remax/tokenizer';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -80,16 +80,7 @@ describe('remoteRewardFn through serve /classify', () => {
     // serve needs a causal LM too; the tiny policy fixture is enough for /classify
     const policy = await loadCausalLM(join(MISTRAL_TOKENIZER, '..'));
     const server = await startServer({
-      model: {
-        name: 'policy',
-        root: 'policy',
-        model: policy,
-        tokenizer: mistral,
-        vocabSize: policy.vocabSize,
-        eosTokenIds: [mistral.eosId],
-        maxModelLen: 512,
-        padId: 0,
-      },
+      model: servedCausalLM('policy', 'policy', policy, mistral),
       classifier: servedClassifier(model, 'ultrarm', 'ultrarm'),
       port: 0,
     });

@@ -5,7 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { type Rollout, tf } from '@remax/core';
 import type { CausalLM } from '@remax/model-mistral';
 import { Tokenizer } from '@remax/tokenizer';
-import { openAIRolloutGenerator, rolloutGenerator, startServer } from '../src/index.js';
+import {
+  openAIRolloutGenerator,
+  rolloutGenerator,
+  servedCausalLM,
+  startServer,
+} from '../src/index.js';
 
 const TOKENIZER = fileURLToPath(
   new URL('../../../fixtures/models/tiny-mistral/tokenizer.model', import.meta.url),
@@ -19,16 +24,7 @@ export async function serveOverhead(
 ): Promise<Record<string, unknown>> {
   const tokenizer = await Tokenizer.fromFile(TOKENIZER);
   const server = await startServer({
-    model: {
-      name: 'bench',
-      root: 'bench',
-      model,
-      tokenizer,
-      vocabSize: model.vocabSize,
-      eosTokenIds: [tokenizer.eosId],
-      maxModelLen: model.config.max_position_embeddings,
-      padId: 0,
-    },
+    model: servedCausalLM('bench', 'bench', model, tokenizer),
     port: 0,
   });
   const settings = {
@@ -61,8 +57,10 @@ export async function serveOverhead(
     return { ms, tokens };
   };
   try {
-    await time(local, 0); // warm-up
-    await time(remote, 0);
+    // warm-up (kernels, weight packing, connections) on a short decode
+    const short = { ...settings, maxNewTokens: 4 };
+    await time(rolloutGenerator(model, short), 0);
+    await time(openAIRolloutGenerator({ baseURL: `${server.url}/v1`, model: 'bench' }, short), 0);
     const localMs: number[] = [];
     const serveMs: number[] = [];
     let sameTokens = true;

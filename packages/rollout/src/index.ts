@@ -35,6 +35,7 @@ export {
   type ErrorBody,
   SERVE_LIMITS,
 } from './serve/protocol.js';
+export { type ServableLM, servedCausalLM } from './serve/servedModel.js';
 export {
   type AdapterLoader,
   type RunningServer,

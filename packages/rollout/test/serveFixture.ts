@@ -3,7 +3,12 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type CausalLM, loadCausalLM } from '@remax/model-mistral';
 import { Tokenizer } from '@remax/tokenizer';
-import { type RunningServer, type ServeOptions, startServer } from '../src/index.js';
+import {
+  type RunningServer,
+  type ServeOptions,
+  servedCausalLM,
+  startServer,
+} from '../src/index.js';
 
 export const fixtureDir = (name: string) =>
   fileURLToPath(new URL(`../../../fixtures/models/${name}`, import.meta.url));
@@ -27,16 +32,7 @@ export async function serveFixture(
 ): Promise<RunningServer> {
   const tokenizer = await Tokenizer.fromDir(fixtureDir(name));
   return startServer({
-    model: {
-      name,
-      root: fixtureDir(name),
-      model,
-      tokenizer,
-      vocabSize: model.vocabSize,
-      eosTokenIds: [tokenizer.eosId],
-      maxModelLen: model.config.max_position_embeddings,
-      padId: 0,
-    },
+    model: servedCausalLM(name, fixtureDir(name), model, tokenizer),
     port: 0,
     ...options,
   });

@@ -6,7 +6,7 @@ import { basename, resolve } from 'node:path';
 import { initBackend, RemaxError } from '@remax/core';
 import { loadCausalLM } from '@remax/model-mistral';
 import { loadRewardModel, servedClassifier } from '@remax/reward-ultrarm';
-import { type RunningServer, startServer } from '@remax/rollout';
+import { type RunningServer, servedCausalLM, startServer } from '@remax/rollout';
 import { Tokenizer } from '@remax/tokenizer';
 
 export interface ServeCommandOptions {
@@ -35,22 +35,9 @@ export async function serveModels(
   const dir = resolve(o.model);
   const tokenizer = await Tokenizer.fromDir(dir);
   const model = await loadCausalLM(dir);
-  const eos = [
-    tokenizer.eosId,
-    ...(typeof model.config.eos_token_id === 'number' ? [model.config.eos_token_id] : []),
-  ];
   const reward = o.rewardModel ? await loadRewardModel(resolve(o.rewardModel)) : null;
   const server = await startServer({
-    model: {
-      name: o.servedModelName ?? dir,
-      root: dir,
-      model,
-      tokenizer,
-      vocabSize: model.vocabSize,
-      eosTokenIds: [...new Set(eos)],
-      maxModelLen: model.config.max_position_embeddings,
-      padId: 0,
-    },
+    model: servedCausalLM(o.servedModelName ?? dir, dir, model, tokenizer),
     ...(reward && o.rewardModel
       ? {
           classifier: servedClassifier(

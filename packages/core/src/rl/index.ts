@@ -25,4 +25,4 @@ export {
   scoreInMicroBatches,
   scoreSequences,
 } from './scoring.js';
-export { rolloutTISWeights, truncatedISWeights } from './truncatedIS.js';
+export { rolloutTISWeights, tisCapField, truncatedISWeights } from './truncatedIS.js';

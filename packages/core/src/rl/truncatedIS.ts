@@ -4,6 +4,7 @@
 // token's loss term is weighted by min(exp(lp_train - lp_engine), C): the
 // trainer's probability of the token over the engine's, capped. The weight is
 // a constant (computed from numbers, no gradient through it).
+import { z } from 'zod';
 import type { RolloutSequences } from '../algorithm.js';
 import { RemaxError } from '../errors.js';
 
@@ -70,3 +71,15 @@ export function rolloutTISWeights(
   const engine = sampled.logprobs.arraySync() as number[][];
   return truncatedISWeights(trainLogprobs, engine, sampled.responseLengths, start, cap);
 }
+
+/** The `tisCap` config field every algorithm with TIS spreads into its zod schema. */
+export const tisCapField = {
+  tisCap: z
+    .number()
+    .positive()
+    .nullable()
+    .default(null)
+    .describe(
+      'truncated importance sampling: weight each token by min(exp(lp_train - lp_engine), tisCap) (no gradient through it); null = off [null]',
+    ),
+};

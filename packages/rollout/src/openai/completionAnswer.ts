@@ -4,7 +4,7 @@
 // vocabulary. Anything else is a typed E_ENGINE error; no row is dropped,
 // padded or reordered silently.
 
-import { RemaxError } from '@remax/core';
+import { malformedAnswer } from '@remax/core';
 import { z } from 'zod';
 
 const choiceSchema = z.looseObject({
@@ -42,11 +42,7 @@ export interface AnswerExpectation {
 
 export function readCompletion(json: unknown, expect: AnswerExpectation): CompletionRow[] {
   const fail = (message: string, field: string, value: unknown, expected: string) =>
-    new RemaxError('E_ENGINE', `malformed engine answer to the ${expect.what}: ${message}`, {
-      field,
-      value,
-      expected,
-    });
+    malformedAnswer(expect.what, message, field, value, expected);
   const parsed = responseSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -176,7 +176,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     };
   }
 
-  const server = createServer((req, res) => {
+  // No server-side request timeout (Node's default is 300 s): a request may wait in
+  // the queue behind long decodes; the client owns its timeout (rollout.timeout_s).
+  const server = createServer({ requestTimeout: 0 }, (req, res) => {
     void handle(req, res).catch((e) => send(res, 500, internalError(e)));
   });
 

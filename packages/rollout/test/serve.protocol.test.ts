@@ -64,6 +64,11 @@ describe('serve: vLLM protocol', () => {
       'permission',
     ]);
     expect(card).toMatchObject({ id: NAME, object: 'model', owned_by: 'vllm', parent: null });
+    expect(((card ?? {}).permission as Record<string, unknown>[])[0]).toMatchObject({
+      object: 'model_permission',
+      allow_sampling: true,
+      allow_logprobs: true,
+    });
   });
 
   it('a completion has vLLM CompletionResponse fields, default max_tokens 16', async () => {

@@ -7,7 +7,7 @@
 // does: every route but /health needs `Authorization: Bearer <key>`, else 401
 // {"error": "Unauthorized"}.
 
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RemaxError, Rng } from '@remax/core';
@@ -282,7 +282,7 @@ async function classify(
   const scores = await classifier.score(rows);
   const tokens = rows.reduce((s, r) => s + r.length, 0);
   return {
-    id: `classify-${crypto.randomUUID().replaceAll('-', '')}`,
+    id: `classify-${randomUUID().replaceAll('-', '')}`,
     object: 'list',
     created: Math.floor(Date.now() / 1000),
     model: name,
@@ -322,7 +322,25 @@ function modelCard(id: string, root: string, maxModelLen: number | null, parent:
     root,
     parent,
     max_model_len: maxModelLen,
-    permission: [],
+    permission: [modelPermission()],
+  };
+}
+
+/** vLLM's ModelPermission with its defaults. */
+function modelPermission() {
+  return {
+    id: `modelperm-${randomUUID().replaceAll('-', '')}`,
+    object: 'model_permission',
+    created: Math.floor(Date.now() / 1000),
+    allow_create_engine: false,
+    allow_sampling: true,
+    allow_logprobs: true,
+    allow_search_indices: false,
+    allow_view: true,
+    allow_fine_tuning: false,
+    organization: '*',
+    group: null,
+    is_blocking: false,
   };
 }
 

@@ -44,6 +44,7 @@ export class DecodeBatcher {
   private queue: Pending[] = [];
   private running = false;
   private timer: NodeJS.Timeout | null = null;
+  private windowStart = 0;
   /** Batches run so far and the rows in each (for tests and logs). */
   readonly batchSizes: number[] = [];
 
@@ -51,21 +52,29 @@ export class DecodeBatcher {
     private readonly model: DecodingModel,
     private readonly padId: number,
     private readonly maxBatchRows = 64,
-    /** How long the first request of an idle server waits for others to join its batch. */
+    /**
+     * How long an idle server waits for more requests before decoding: each
+     * arrival extends the wait by windowMs, up to maxWaitMs after the first.
+     */
     private readonly windowMs = 20,
+    private readonly maxWaitMs = 250,
   ) {}
 
   /** Rows [prompt][sample] of one job, once its batch ran. */
   submit(job: DecodeJob): Promise<DecodedRow[][]> {
     return new Promise((resolve, reject) => {
       this.queue.push({ job, resolve, reject });
-      // Requests sent together arrive over a few ms: wait a moment so they share one decode.
-      if (!this.running && this.timer === null) {
-        this.timer = setTimeout(() => {
-          this.timer = null;
-          void this.pump();
-        }, this.windowMs);
-      }
+      // Requests sent together arrive spread over milliseconds (more on a busy
+      // machine): wait while they keep coming so they share one decode.
+      if (this.running) return;
+      const now = performance.now();
+      if (this.timer === null) this.windowStart = now;
+      else clearTimeout(this.timer);
+      const wait = Math.min(this.windowMs, this.windowStart + this.maxWaitMs - now);
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        void this.pump();
+      }, Math.max(0, wait));
     });
   }
 

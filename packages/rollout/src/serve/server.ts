@@ -58,7 +58,7 @@ export interface ServeOptions {
   seed?: number;
   /** Rows per batched decode at most (default 64). */
   maxBatchRows?: number;
-  /** How long an idle server waits for concurrent requests to join a batch (default 20 ms). */
+  /** An idle server decodes once no request arrived for this long (default 20 ms; at most 250 ms after the first). */
   batchWindowMs?: number;
 }
 

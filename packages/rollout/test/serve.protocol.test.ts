@@ -270,6 +270,28 @@ describe('serve: vLLM protocol', () => {
   });
 });
 
+describe('serve batching', () => {
+  it('8 concurrent clients are served by one batched decode of 8 rows', async () => {
+    const batched = await serveFixture(NAME, model, { batchWindowMs: 200 });
+    try {
+      const before = batched.batchSizes.length;
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          fetch(`${batched.url}/v1/completions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ prompt: prompt(), max_tokens: 3, seed: i, ignore_eos: true }),
+          }),
+        ),
+      );
+      expect(answers.map((a) => a.status)).toEqual(new Array(8).fill(200));
+      expect(batched.batchSizes.slice(before)).toEqual([8]);
+    } finally {
+      await batched.close();
+    }
+  });
+});
+
 describe('DecodeBatcher', () => {
   it('runs jobs submitted together as one batch, each job getting its own rows', async () => {
     const batcher = new DecodeBatcher(model, 0);

@@ -71,10 +71,13 @@ export class DecodeBatcher {
       if (this.timer === null) this.windowStart = now;
       else clearTimeout(this.timer);
       const wait = Math.min(this.windowMs, this.windowStart + this.maxWaitMs - now);
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        void this.pump();
-      }, Math.max(0, wait));
+      this.timer = setTimeout(
+        () => {
+          this.timer = null;
+          void this.pump();
+        },
+        Math.max(0, wait),
+      );
     });
   }
 

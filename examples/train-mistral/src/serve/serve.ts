@@ -4,7 +4,7 @@
 
 import { basename, resolve } from 'node:path';
 import { initBackend, RemaxError } from '@remax/core';
-import { loadCausalLM } from '@remax/model-mistral';
+import { loadAdapter, loadCausalLM } from '@remax/model-mistral';
 import { loadRewardModel, servedClassifier } from '@remax/reward-ultrarm';
 import { type RunningServer, servedCausalLM, startServer } from '@remax/rollout';
 import { Tokenizer } from '@remax/tokenizer';
@@ -51,6 +51,19 @@ export async function serveModels(
     port: o.port,
     ...(o.apiKey !== undefined ? { apiKey: o.apiKey } : {}),
     enableLora: o.enableLora,
+    // each adapter gets its own copy of the base with the PEFT adapter attached
+    adapters: {
+      async load(adapterDir: string) {
+        const variant = await loadCausalLM(dir);
+        try {
+          await loadAdapter(variant, resolve(adapterDir));
+          return variant;
+        } catch (e) {
+          variant.dispose();
+          throw e;
+        }
+      },
+    },
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
   });
   return {

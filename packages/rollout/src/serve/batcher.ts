@@ -60,6 +60,13 @@ export class DecodeBatcher {
     private readonly maxWaitMs = 250,
   ) {}
 
+  /** Resolves once nothing is queued or decoding (e.g. before an adapter's model is freed). */
+  async idle(): Promise<void> {
+    while (this.running || this.queue.length > 0 || this.timer !== null) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
   /** Rows [prompt][sample] of one job, once its batch ran. */
   submit(job: DecodeJob): Promise<DecodedRow[][]> {
     return new Promise((resolve, reject) => {

@@ -38,10 +38,11 @@ export interface ServedClassifier {
 
 /**
  * Named LoRA adapters behind /v1/load_lora_adapter: `load(dir)` returns the
- * model variant that then answers requests whose `model` is the adapter name.
+ * model variant that then answers requests whose `model` is the adapter name
+ * (`dispose` is called once it is unloaded or replaced and idle).
  */
 export interface AdapterLoader {
-  load(dir: string): Promise<DecodingModel>;
+  load(dir: string): Promise<DecodingModel & { dispose?(): void }>;
 }
 
 export interface ServeOptions {
@@ -82,7 +83,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     options.maxBatchRows,
     options.batchWindowMs,
   );
-  const adapters = new Map<string, { path: string; batcher: DecodeBatcher }>();
+  const adapters = new Map<
+    string,
+    { path: string; batcher: DecodeBatcher; dispose?: (() => void) | undefined }
+  >();
+  const release = async (entry: { batcher: DecodeBatcher; dispose?: (() => void) | undefined }) => {
+    await entry.batcher.idle();
+    entry.dispose?.();
+  };
   const rng = Rng.fromSeed(options.seed ?? 0);
   const serverSeed = () => rng.nextUint32();
   const keyHash = options.apiKey !== undefined ? sha256(options.apiKey) : null;
@@ -210,7 +218,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         body = await readJson(req);
       }
       const out = await route(body);
-      send(res, 200, out);
+      // vLLM answers the LoRA endpoints with the plain text message
+      if (typeof out === 'string') res.writeHead(200, { 'content-type': 'text/plain' }).end(out);
+      else send(res, 200, out);
     } catch (e) {
       if (e instanceof HttpError) send(res, e.status, e.body());
       else send(res, 500, internalError(e));

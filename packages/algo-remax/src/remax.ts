@@ -4,6 +4,7 @@
 //   -> clip -> AdamW.
 import {
   AdaptiveKLController,
+  accumulateMicroBatches,
   type Algorithm,
   type AlgorithmContext,
   type AlgorithmFactory,
@@ -15,7 +16,6 @@ import {
   FixedKLController,
   type KLController,
   mean,
-  microBatches,
   ParameterUpdater,
   PhaseClock,
   parseWith,
@@ -33,6 +33,7 @@ import {
   type TokenBatch,
   tf,
   trainPhaseMetrics,
+  updateMetrics,
 } from '@remax/core';
 import { type RemaxConfig, type RemaxConfigInput, RemaxConfigSchema } from './config.js';
 import { remaxReturnsFromScores } from './returns.js';
@@ -171,21 +172,16 @@ export class ReMax implements Algorithm<RemaxExperience> {
     const normalizer = Math.max(experience.responseTokens, 1);
     // 5. loss and gradients per micro-batch; normalised by the whole batch's
     //    token count, so the accumulated gradient is the full-batch gradient
-    clock.timeSync('train', () => {
-      for (const [s, e] of microBatches(rows, c.microBatchSize)) {
+    clock.timeSync('train', () =>
+      accumulateMicroBatches(this.updater, rows, c.microBatchSize, memory, (s, e) => {
         const part = sliceRows(batch, s, e);
         try {
-          this.updater.addMicroBatch(() => {
-            const loss = policyGradientLoss(policy, part, returns.slice(s, e), normalizer);
-            memory.sample(); // the forward's activations are alive here
-            return loss;
-          });
-          memory.sample();
+          return policyGradientLoss(policy, part, returns.slice(s, e), normalizer);
         } finally {
           disposeBatch(part);
         }
-      }
-    });
+      }),
+    );
     // 6. clip + AdamW; a non-finite loss or gradient skips the update
     const update = clock.timeSync('update', () => this.updater.step());
     // 7. the adaptive KL coefficient follows the observed KL
@@ -194,10 +190,7 @@ export class ReMax implements Algorithm<RemaxExperience> {
       step: update.step,
       loss: update.loss,
       ...experience.metrics,
-      'optim/grad_norm': update.gradNorm,
-      'optim/lr': update.lr,
-      'optim/skipped': update.skipped ? 1 : 0,
-      'optim/skipped_total': update.skippedTotal,
+      ...updateMetrics(update),
       ...trainPhaseMetrics(clock, memory, experience.metrics, rows * batch.inputIds.shape[1]),
     };
   }

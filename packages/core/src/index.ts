@@ -21,6 +21,7 @@ export {
   initBackend,
 } from './backend.js';
 export { disposeBatch, microBatches, sliceRows } from './batches.js';
+export { accumulateMicroBatches } from './microBatchTraining.js';
 export {
   type EngineEndpoint,
   type EngineFailure,
@@ -90,6 +91,7 @@ export {
   GroupAlgorithm,
   type GroupExperience,
   type GroupSettings,
+  type GroupStepOptions,
   groupMeans,
   groupSettingsFields,
   type KLController,
@@ -126,11 +128,13 @@ export {
   std,
   TensorBytesWatermark,
   trainPhaseMetrics,
+  updateMetrics,
 } from './stepMetrics.js';
 export { tf } from './tf.js';
 export type { Policy, RewardModel, TokenBatch } from './types.js';
 export {
   type OptimizerSettings,
+  microBatchSizeField,
   optimizerFields,
   ParameterUpdater,
   requireTotalSteps,

@@ -4,11 +4,11 @@
 //   -> clip -> AdamW.
 import {
   AdaptiveKLController,
-  accumulateMicroBatches,
   type Algorithm,
   type AlgorithmContext,
   type AlgorithmFactory,
   type AlgorithmState,
+  accumulateMicroBatches,
   countResponseTokens,
   disposeBatch,
   type Experience,

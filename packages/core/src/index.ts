@@ -21,7 +21,6 @@ export {
   initBackend,
 } from './backend.js';
 export { disposeBatch, microBatches, sliceRows } from './batches.js';
-export { accumulateMicroBatches } from './microBatchTraining.js';
 export {
   type EngineEndpoint,
   type EngineFailure,
@@ -37,6 +36,7 @@ export {
   type RemaxErrorCode,
   type RemaxErrorDetails,
 } from './errors.js';
+export { accumulateMicroBatches } from './microBatchTraining.js';
 export {
   allocateHost,
   type ChunkOptions,
@@ -133,8 +133,8 @@ export {
 export { tf } from './tf.js';
 export type { Policy, RewardModel, TokenBatch } from './types.js';
 export {
-  type OptimizerSettings,
   microBatchSizeField,
+  type OptimizerSettings,
   optimizerFields,
   ParameterUpdater,
   requireTotalSteps,

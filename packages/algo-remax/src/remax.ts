@@ -12,6 +12,7 @@ import {
   countResponseTokens,
   disposeBatch,
   type Experience,
+  experienceFromSampled,
   experienceMetrics,
   FixedKLController,
   type KLController,
@@ -81,83 +82,78 @@ export class ReMax implements Algorithm<RemaxExperience> {
     const { sampled, greedy } = rollout;
     memory.sample();
     try {
-      if (!greedy) {
-        throw new RemaxError('E_STATE', 'ReMax needs the greedy responses from generate', {
-          field: 'rollout.greedy',
-          expected: 'a GenerateFn that honours request.greedy',
+      return await experienceFromSampled(sampled, async (batch) => {
+        if (!greedy) {
+          throw new RemaxError('E_STATE', 'ReMax needs the greedy responses from generate', {
+            field: 'rollout.greedy',
+            expected: 'a GenerateFn that honours request.greedy',
+          });
+        }
+        // 2. rewards of the sampled and the greedy responses
+        const reward = await clock.time('reward', () => this.ctx.reward(sampled));
+        const greedyReward = await clock.time('reward', () => this.ctx.reward(greedy));
+        checkRewards(reward, sampled, 'sampled');
+        checkRewards(greedyReward, greedy, 'greedy');
+        // 3. policy and reference scores (no gradient), micro-batched
+        const scores = clock.timeSync('score', () =>
+          scoreInMicroBatches(this.ctx.policy, this.ctx.reference, sampled, {
+            microBatchSize: c.microBatchSize,
+            klPenalty: c.klPenalty,
+            klEstimator: c.klEstimator,
+            onPeak: () => memory.sample(),
+          }),
+        );
+        // 4. returns: the greedy baseline and the per-step KL penalty
+        const start = sampled.promptLength - 1;
+        const {
+          advantages,
+          clipped,
+          returns: plainReturns,
+        } = remaxReturnsFromScores(scores, reward, greedyReward, {
+          start,
+          klCtl: this.kl.value,
+          gamma: c.gamma,
+          rewardClip: c.rewardClip,
         });
-      }
-      // 2. rewards of the sampled and the greedy responses
-      const reward = await clock.time('reward', () => this.ctx.reward(sampled));
-      const greedyReward = await clock.time('reward', () => this.ctx.reward(greedy));
-      checkRewards(reward, sampled, 'sampled');
-      checkRewards(greedyReward, greedy, 'greedy');
-      // 3. policy and reference scores (no gradient), micro-batched
-      const scores = clock.timeSync('score', () =>
-        scoreInMicroBatches(this.ctx.policy, this.ctx.reference, sampled, {
-          microBatchSize: c.microBatchSize,
-          klPenalty: c.klPenalty,
-          klEstimator: c.klEstimator,
-          onPeak: () => memory.sample(),
-        }),
-      );
-      // 4. returns: the greedy baseline and the per-step KL penalty
-      const start = sampled.promptLength - 1;
-      const {
-        advantages,
-        clipped,
-        returns: plainReturns,
-      } = remaxReturnsFromScores(scores, reward, greedyReward, {
-        start,
-        klCtl: this.kl.value,
-        gamma: c.gamma,
-        rewardClip: c.rewardClip,
+        // 5. optional truncated importance sampling: the returns are constants, so weighting
+        //    them weights each token's loss term without a gradient through the weight
+        const tis =
+          c.tisCap === null ? null : rolloutTISWeights(scores.logprobs, sampled, start, c.tisCap);
+        const returns = tis
+          ? plainReturns.map((row, b) => row.map((r, t) => r * (tis[b]?.[t] as number)))
+          : plainReturns;
+        const penaltyPerSequence = responseSums(scores.kl, scores.actionMask, start);
+        const generated = sum(sampled.responseLengths) + sum(greedy.responseLengths);
+        const metrics: StepMetrics = {
+          ...experienceMetrics({
+            reward,
+            sampled,
+            scores,
+            clock,
+            memory,
+            generatedTokens: generated,
+          }),
+          'reward/greedy_mean': mean(greedyReward),
+          'reward/minus_greedy_mean': mean(reward) - mean(greedyReward),
+          'reward/clip_fraction': clipped.filter(Boolean).length / clipped.length,
+          'returns/advantage_mean': mean(advantages),
+          'kl/ctl': this.kl.value,
+          'response/greedy_length_mean': mean(greedy.responseLengths),
+          ...(tis && {
+            'rollout/tis_weight_mean': responseTokenMean(tis, scores.actionMask, start),
+          }),
+        };
+        return {
+          numSequences: reward.length,
+          metrics,
+          batch,
+          returns,
+          responseTokens: countResponseTokens(scores.actionMask, start),
+          sequenceKl: mean(penaltyPerSequence),
+          dispose: () => disposeBatch(batch),
+        };
       });
-      // 5. optional truncated importance sampling: the returns are constants, so weighting
-      //    them weights each token's loss term without a gradient through the weight
-      const tis =
-        c.tisCap === null ? null : rolloutTISWeights(scores.logprobs, sampled, start, c.tisCap);
-      const returns = tis
-        ? plainReturns.map((row, b) => row.map((r, t) => r * (tis[b]?.[t] as number)))
-        : plainReturns;
-      const penaltyPerSequence = responseSums(scores.kl, scores.actionMask, start);
-      const generated = sum(sampled.responseLengths) + sum(greedy.responseLengths);
-      const metrics: StepMetrics = {
-        ...experienceMetrics({
-          reward,
-          sampled,
-          scores,
-          clock,
-          memory,
-          generatedTokens: generated,
-        }),
-        'reward/greedy_mean': mean(greedyReward),
-        'reward/minus_greedy_mean': mean(reward) - mean(greedyReward),
-        'reward/clip_fraction': clipped.filter(Boolean).length / clipped.length,
-        'returns/advantage_mean': mean(advantages),
-        'kl/ctl': this.kl.value,
-        'response/greedy_length_mean': mean(greedy.responseLengths),
-        ...(tis && { 'rollout/tis_weight_mean': responseTokenMean(tis, scores.actionMask, start) }),
-      };
-      const batch = {
-        inputIds: sampled.inputIds,
-        attentionMask: sampled.attentionMask,
-        promptLength: sampled.promptLength,
-      };
-      return {
-        numSequences: reward.length,
-        metrics,
-        batch,
-        returns,
-        responseTokens: countResponseTokens(scores.actionMask, start),
-        sequenceKl: mean(penaltyPerSequence),
-        dispose: () => disposeBatch(batch),
-      };
-    } catch (e) {
-      disposeBatch(sampled);
-      throw e;
     } finally {
-      sampled.logprobs?.dispose();
       if (greedy) disposeRollout(greedy);
     }
   }

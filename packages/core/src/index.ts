@@ -117,6 +117,7 @@ export {
   unbiasedStd,
 } from './rl/index.js';
 export { Rng, type RngState } from './rng.js';
+export { experienceFromSampled } from './sampledRows.js';
 export { tokenFractionReward } from './simpleReward.js';
 export {
   logprobAbsDiff,

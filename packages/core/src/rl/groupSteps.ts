@@ -12,6 +12,7 @@ import type {
 import { disposeBatch } from '../batches.js';
 import { RemaxError } from '../errors.js';
 import { accumulateMicroBatches } from '../microBatchTraining.js';
+import { experienceFromSampled } from '../sampledRows.js';
 import {
   PhaseClock,
   TensorBytesWatermark,
@@ -59,7 +60,7 @@ export async function sampleScoredGroups(
     ctx.generate(prompts, { samplesPerPrompt: options.samplesPerPrompt, greedy: false, seed }),
   );
   memory.sample();
-  try {
+  return experienceFromSampled(sampled, async (batch) => {
     if (greedy) disposeRollout(greedy); // not asked for; never kept
     const expected = prompts.inputIds.shape[0] * options.samplesPerPrompt;
     if (sampled.inputIds.shape[0] !== expected) {
@@ -93,11 +94,6 @@ export async function sampleScoredGroups(
       memory,
       generatedTokens: sampled.responseLengths.reduce((a, b) => a + b, 0),
     });
-    const batch: SequenceBatch = {
-      inputIds: sampled.inputIds,
-      attentionMask: sampled.attentionMask,
-      promptLength: sampled.promptLength,
-    };
     return {
       numSequences: expected,
       metrics,
@@ -107,12 +103,7 @@ export async function sampleScoredGroups(
       scored,
       dispose: () => disposeBatch(batch),
     };
-  } catch (e) {
-    disposeBatch(sampled);
-    throw e;
-  } finally {
-    sampled.logprobs?.dispose();
-  }
+  });
 }
 
 /** The experience as the input of its algorithm's loss, restricted to rows [s, e). */

@@ -47,3 +47,24 @@ export async function weightsOf(dir: string): Promise<Map<string, Float32Array>>
     await ckpt.close();
   }
 }
+
+/** Metrics that compare the generator's logprobs with the trainer's, split from the rest. */
+const ENGINE_LOGPROB_KEYS = [
+  'policy/logprob_mismatch',
+  'rollout/logprob_abs_diff_mean',
+  'rollout/logprob_abs_diff_max',
+];
+
+export function splitEngineLogprobs(records: StepRecord[]): [Record<string, unknown>[], number[]] {
+  const values: number[] = [];
+  const rest = records.map((r) => {
+    const out = deterministicPart(r);
+    const algo = { ...(out.algo as Record<string, number>) };
+    for (const k of ENGINE_LOGPROB_KEYS) {
+      if (k in algo) values.push(algo[k] as number);
+      delete algo[k];
+    }
+    return { ...out, algo };
+  });
+  return [rest, values];
+}

@@ -28,6 +28,7 @@ export {
   malformedAnswer,
   mapLimited,
   postEngineJson,
+  postEngineText,
 } from './engineHttp.js';
 export {
   describeValue,

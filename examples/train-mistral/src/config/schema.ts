@@ -163,6 +163,14 @@ export const loraSchema = z.strictObject({
   critic: z.boolean().default(true),
 });
 
+/** Adapter hot-swap into the rollout engine (docs/scaling-out.md). */
+export const syncSchema = z.strictObject({
+  /** Save and load the adapter into the engine after every N updates (1 = on-policy rollouts). */
+  every_steps: positiveInt,
+  /** The adapter's name on the engine (vLLM lora_name); completions ask for `model: <lora_name>`. */
+  lora_name: z.string().min(1).default('remax-policy'),
+});
+
 export const outputSchema = z
   .strictObject({
     /** Run directory, relative to the current directory. */
@@ -285,6 +293,11 @@ export const runConfigSchema = z.strictObject({
   output: outputSchema,
   /** LoRA adapters on the policy (the reference is the policy with them off); null = full fine-tuning. */
   lora: loraSchema.nullable().default(null),
+  /**
+   * LoRA + a remote rollout engine: hot-swap the trained adapter into the engine
+   * (vLLM's /v1/load_lora_adapter) every N steps; null = no sync.
+   */
+  sync: syncSchema.nullable().default(null),
 });
 
 /** A validated run configuration (defaults applied). */

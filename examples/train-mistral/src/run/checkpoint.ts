@@ -1,16 +1,9 @@
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AlgorithmState, RngState } from '@remax/core';
 import { RemaxError, tf } from '@remax/core';
 import { openCheckpoint, type TensorEntry, writeSafetensors } from '@remax/safetensors';
+import { writeDirAtomically } from './atomicDir.js';
 
 /** Where a run stands: enough to continue it exactly. */
 export interface TrainerState {
@@ -31,8 +24,8 @@ const ALGO_TENSORS = 'algorithm-state.safetensors';
 export const CHECKPOINTS_DIR = 'checkpoints';
 
 /**
- * Writes a checkpoint atomically: everything goes to a temporary directory
- * that is renamed to `step-N` only when complete, so a run killed mid-write
+ * Writes a checkpoint atomically (writeDirAtomically: temporary directory,
+ * fsync, rename to `step-N`), so a run killed mid-write
  * leaves the previous checkpoint intact and no half-written one.
  */
 export async function writeCheckpoint(
@@ -41,28 +34,20 @@ export async function writeCheckpoint(
   algoState: AlgorithmState,
   savePolicy: (dir: string) => Promise<void>,
 ): Promise<string> {
-  const root = join(runDir, CHECKPOINTS_DIR);
-  mkdirSync(root, { recursive: true });
-  const final = join(root, `step-${String(state.step).padStart(6, '0')}`);
-  const tmp = join(root, `.tmp-step-${state.step}-${process.pid}`);
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp);
+  const final = join(runDir, CHECKPOINTS_DIR, `step-${String(state.step).padStart(6, '0')}`);
   try {
-    await savePolicy(join(tmp, 'policy'));
-    const tensors = new Map<string, TensorEntry>();
-    for (const [name, t] of algoState.tensors) {
-      // int32 state (step counters) stays int32; everything else is float32, bit for bit
-      const dtype = t.dtype === 'int32' ? 'I32' : 'F32';
-      tensors.set(name, { dtype, shape: t.shape, data: await t.data() });
-    }
-    if (tensors.size > 0) await writeSafetensors(join(tmp, ALGO_TENSORS), tensors);
-    writeFileSync(join(tmp, ALGO_JSON), JSON.stringify(algoState.json));
-    writeFileSync(join(tmp, STATE_FILE), JSON.stringify(state, null, 2));
-    rmSync(final, { recursive: true, force: true });
-    renameSync(tmp, final);
-  } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw e;
+    await writeDirAtomically(final, async (tmp) => {
+      await savePolicy(join(tmp, 'policy'));
+      const tensors = new Map<string, TensorEntry>();
+      for (const [name, t] of algoState.tensors) {
+        // int32 state (step counters) stays int32; everything else is float32, bit for bit
+        const dtype = t.dtype === 'int32' ? 'I32' : 'F32';
+        tensors.set(name, { dtype, shape: t.shape, data: await t.data() });
+      }
+      if (tensors.size > 0) await writeSafetensors(join(tmp, ALGO_TENSORS), tensors);
+      writeFileSync(join(tmp, ALGO_JSON), JSON.stringify(algoState.json));
+      writeFileSync(join(tmp, STATE_FILE), JSON.stringify(state, null, 2));
+    });
   } finally {
     tf.dispose([...algoState.tensors.values()]);
   }

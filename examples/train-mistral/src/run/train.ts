@@ -12,6 +12,7 @@ import {
 import YAML from 'yaml';
 import { assertInputsExist } from '../config/load.js';
 import type { AlgoName, RunConfig } from '../config/schema.js';
+import { ADAPTERS_DIR } from './adapterSync.js';
 import { algorithmConfig } from './algoConfig.js';
 import {
   latestCheckpoint,
@@ -153,9 +154,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const rng = Rng.fromState(state.rng);
   const genStats = { lastTokens: 0, lastSeconds: 0 };
   let lastScored: { texts: string[]; rewards: Float32Array }[] = [];
-  const { generate, reward } = makeEngines(config, models, genStats, (s) => {
-    lastScored.push({ texts: s.texts, rewards: s.rewards });
-  });
+  const { generate, reward, sync } = makeEngines(
+    config,
+    models,
+    genStats,
+    (s) => {
+      lastScored.push({ texts: s.texts, rewards: s.rewards });
+    },
+    runDir,
+  );
   const context = {
     policy: models.trainPolicy,
     reference: models.reference,
@@ -200,6 +207,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   };
 
   try {
+    // the engine samples from the policy as it stands now, before the first rollout
+    if (sync) await sync.sync(state.step);
     let order = epochOrder(config.seed, state.epoch, prompts.train.length);
     while (state.step < total) {
       if (state.cursor + config.train.batch_size > prompts.train.length) {
@@ -263,6 +272,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       if (stopHere && !last) {
         stopped = 'stop-after';
         break;
+      }
+      if (sync?.due(state.step) && state.step < total) {
+        await sync.sync(state.step).catch(async (e: unknown) => {
+          if (!isRemaxError(e, 'E_ENGINE')) throw e;
+          await saveCheckpoint(); // the step is done; --resume syncs again before its first rollout
+          throw engineStopped(e, runDir, state.step);
+        });
       }
     }
   } finally {
@@ -359,6 +375,7 @@ function clearRunOutputs(runDir: string): void {
     'report.html',
     'charts',
     'checkpoints',
+    ADAPTERS_DIR,
     'final',
   ]) {
     rmSync(join(runDir, name), { recursive: true, force: true });

@@ -82,7 +82,11 @@ describe('adapter sync', () => {
       try {
         await loadAdapter(local, ADAPTER);
         const endpoint = { baseURL: `${engine.url}/v1`, model: 'policy', maxRetries: 0 };
-        const sync = adapterSync(local, runDir, endpoint, { every_steps: 2, lora_name: 'pi' });
+        const sync = adapterSync(local, runDir, endpoint, {
+          every_steps: 2,
+          lora_name: 'pi',
+          keep_last: 2,
+        });
         expect([1, 2, 3, 4].map((s) => sync.due(s))).toEqual([false, true, false, true]);
 
         const first = await sync.sync(0);
@@ -101,11 +105,15 @@ describe('adapter sync', () => {
           tf.tidy(() => v.assign(v.mul(-3)));
         }
         const second = await sync.sync(2);
+        expect(second).toBe(join(runDir, 'adapters', 'step-2'));
         expect(readdirSync(join(runDir, 'adapters')).sort()).toEqual(['step-0', 'step-2']);
         const updated = await localGreedy(local);
         expect(updated).not.toEqual(adapted);
         expect(await engineGreedy(engine.url, 'pi')).toEqual(updated);
-        expect(second).toBe(join(runDir, 'adapters', 'step-2'));
+        // once the engine loaded step-4, step-0 is more than keep_last back; no temporary is left
+        await sync.sync(4);
+        expect(readdirSync(join(runDir, 'adapters')).sort()).toEqual(['step-2', 'step-4']);
+        expect(await engineGreedy(engine.url, 'pi')).toEqual(updated);
       } finally {
         local.dispose();
         await engine.close();
@@ -120,7 +128,7 @@ describe('adapter sync', () => {
           model,
           runDir,
           { baseURL: `${plain.url}/v1`, model: 'policy', maxRetries: 0 },
-          { every_steps: 1, lora_name: 'pi' },
+          { every_steps: 1, lora_name: 'pi', keep_last: 2 },
         );
         const failed = await sync.sync(5).then(
           () => null,
@@ -174,8 +182,8 @@ describe('adapter sync', () => {
       bLogprobs.forEach((v, i) => {
         expect(Math.abs(v - (aLogprobs[i] as number))).toBeLessThan(1e-5);
       });
-      // the first sync precedes the first rollout; none after the last step
-      expect(readdirSync(join(runDir, 'adapters')).sort()).toEqual(['step-0', 'step-1', 'step-2']);
+      // syncs after steps 0 (before the first rollout), 1 and 2 (none after the last); keep_last 2
+      expect(readdirSync(join(runDir, 'adapters')).sort()).toEqual(['step-1', 'step-2']);
       expect(existsSync(join(runDir, 'final', 'adapter_model.safetensors'))).toBe(true);
     },
     LONG,
@@ -191,7 +199,11 @@ describe('sync config', () => {
   it('LoRA + remote rollout + sync needs no stale-weights waiver; full fine-tuning still does', () => {
     const lora = ['lora.r=4', 'lora.alpha=8'];
     const synced = loadRunConfig(tinyYaml, { set: [...remote, ...lora, 'sync.every_steps=2'] });
-    expect(synced.config.sync).toEqual({ every_steps: 2, lora_name: 'remax-policy' });
+    expect(synced.config.sync).toEqual({
+      every_steps: 2,
+      lora_name: 'remax-policy',
+      keep_last: 2,
+    });
     expect(() => checkEngineConfig(synced.config)).not.toThrow();
     // LoRA without sync: the engine keeps its start weights
     const unsynced = loadRunConfig(tinyYaml, { set: [...remote, ...lora] }).config;

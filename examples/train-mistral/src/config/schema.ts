@@ -169,6 +169,11 @@ export const syncSchema = z.strictObject({
   every_steps: positiveInt,
   /** The adapter's name on the engine (vLLM lora_name); completions ask for `model: <lora_name>`. */
   lora_name: z.string().min(1).default('remax-policy'),
+  /**
+   * adapters/step-N folders kept (the newest); older ones are removed once the
+   * engine has loaded a newer one (at 7B r 16 each is ~170 MB, written every sync).
+   */
+  keep_last: positiveInt.default(2),
 });
 
 export const outputSchema = z

@@ -4,7 +4,8 @@
 // /v1/load_lora_adapter; not load_inplace, which has re-read stale files).
 // Rollouts ask for `model: <lora_name>`, so after each sync they come from the
 // trained policy and no stale-weights waiver is needed.
-import { resolve } from 'node:path';
+import { readdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { type EngineEndpoint, isRemaxError, postEngineText } from '@remax/core';
 import { type CausalLM, saveAdapter } from '@remax/model-mistral';
 import type { RunConfig } from '../config/schema.js';
@@ -34,7 +35,7 @@ export function adapterSync(
   policy: CausalLM,
   runDir: string,
   endpoint: EngineEndpoint,
-  sync: { every_steps: number; lora_name: string },
+  sync: { every_steps: number; lora_name: string; keep_last: number },
 ): AdapterSync {
   const loraName = sync.lora_name;
   return {
@@ -50,9 +51,22 @@ export function adapterSync(
         { lora_name: loraName, lora_path: dir },
         `load adapter '${loraName}' of step ${step} from ${dir}`,
       );
+      pruneAdapters(resolve(runDir, ADAPTERS_DIR), sync.keep_last);
       return dir;
     },
   };
+}
+
+/** Removes all but the newest `keep` adapters/step-N folders (vLLM reads the files only while loading). */
+function pruneAdapters(root: string, keep: number): void {
+  const steps = readdirSync(root)
+    .map((d) => /^step-(\d+)$/.exec(d)?.[1])
+    .filter((n): n is string => n !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b);
+  for (const n of steps.slice(0, -keep)) {
+    rmSync(join(root, `step-${n}`), { recursive: true, force: true });
+  }
 }
 
 /** Unloads the engine's adapter; 404 (never loaded, e.g. the run's first sync) is fine. */

@@ -145,7 +145,7 @@ describe('adapter sync', () => {
   );
 
   it(
-    'a seeded 3-step LoRA ReMax run with rollouts through serve (sync every step) has the in-process metrics',
+    'a seeded 3-step LoRA ReMax run with rollouts through serve (sync every step) has the in-process metrics; a failed sync checkpoints and --resume completes it',
     async () => {
       const inProcess = await train({
         config: loadRunConfig(tinyYaml, {
@@ -185,6 +185,57 @@ describe('adapter sync', () => {
       // syncs after steps 0 (before the first rollout), 1 and 2 (none after the last); keep_last 2
       expect(readdirSync(join(runDir, 'adapters')).sort()).toEqual(['step-1', 'step-2']);
       expect(existsSync(join(runDir, 'final', 'adapter_model.safetensors'))).toBe(true);
+
+      // the engine dies after step 1: the sync fails (E_ENGINE), step 1 is checkpointed, and
+      // --resume against an engine back on the same port syncs first and finishes as the straight run
+      const dying = await startEngine(true);
+      const port = dying.port;
+      const resumedDir = mkdtempSync(join(tmpdir(), 'remax-lora-dead-'));
+      const config = loadRunConfig(tinyYaml, {
+        set: [
+          ...LORA_SYNC,
+          'rollout.engine=openai',
+          `rollout.base_url=${dying.url}/v1`,
+          'rollout.model=policy',
+          'rollout.max_retries=1',
+        ],
+      }).config;
+      const failed = await train({
+        config,
+        factories: algorithmFactories,
+        runDir: resumedDir,
+        progress: false,
+        onStep: (r) => {
+          if (r.step === 1) void dying.close();
+        },
+      }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(isRemaxError(failed, 'E_ENGINE')).toBe(true);
+      expect(String((failed as Error).message)).toContain('unload_lora_adapter');
+      expect(String((failed as Error).message)).toContain(`--resume ${resumedDir}`);
+      expect(existsSync(join(resumedDir, 'checkpoints', 'step-000001'))).toBe(true);
+      const back = await serveModels({
+        model: BASE,
+        servedModelName: 'policy',
+        host: '127.0.0.1',
+        port,
+        enableLora: true,
+      });
+      try {
+        const resumed = await train({
+          config,
+          factories: algorithmFactories,
+          runDir: resumedDir,
+          resume: true,
+          progress: false,
+        });
+        expect(resumed.stopped).toBe('done');
+        expect(splitEngineLogprobs(resumed.records)[0]).toEqual(b);
+      } finally {
+        await back.close();
+      }
     },
     LONG,
   );

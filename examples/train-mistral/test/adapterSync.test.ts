@@ -15,7 +15,7 @@ import { adapterSync } from '../src/run/adapterSync.js';
 import { checkEngineConfig } from '../src/run/engines.js';
 import { train } from '../src/run/train.js';
 import { serveModels } from '../src/serve/serve.js';
-import { FAST, splitEngineLogprobs, tinyYaml } from './trainHelpers.js';
+import { FAST, splitEngineLogprobs, tinyYaml, trainUntilEngineDies } from './trainHelpers.js';
 
 const fixtures = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
 const BASE = join(fixtures, 'models/tiny-mistral');
@@ -200,18 +200,7 @@ describe('adapter sync', () => {
           'rollout.max_retries=1',
         ],
       }).config;
-      const failed = await train({
-        config,
-        factories: algorithmFactories,
-        runDir: resumedDir,
-        progress: false,
-        onStep: (r) => {
-          if (r.step === 1) void dying.close();
-        },
-      }).then(
-        () => null,
-        (e: unknown) => e,
-      );
+      const failed = await trainUntilEngineDies(config, resumedDir, dying);
       expect(isRemaxError(failed, 'E_ENGINE')).toBe(true);
       expect(String((failed as Error).message)).toContain('unload_lora_adapter');
       expect(String((failed as Error).message)).toContain(`--resume ${resumedDir}`);

@@ -12,7 +12,13 @@ import { loadRunConfig } from '../src/config/load.js';
 import { checkEngineConfig, endpointOf } from '../src/run/engines.js';
 import { train } from '../src/run/train.js';
 import { serveModels } from '../src/serve/serve.js';
-import { deterministicPart, FAST, splitEngineLogprobs, tinyYaml } from './trainHelpers.js';
+import {
+  deterministicPart,
+  FAST,
+  splitEngineLogprobs,
+  tinyYaml,
+  trainUntilEngineDies,
+} from './trainHelpers.js';
 
 const fixtures = fileURLToPath(new URL('../../../fixtures/models/', import.meta.url));
 const FAST_ENGINE = [
@@ -96,18 +102,7 @@ describe('engines', () => {
       const config = loadRunConfig(tinyYaml, {
         set: [...FAST_ENGINE, ...remoteSets(port, 1)],
       }).config;
-      const failed = await train({
-        config,
-        factories: algorithmFactories,
-        runDir,
-        progress: false,
-        onStep: (r) => {
-          if (r.step === 1) void second.close();
-        },
-      }).then(
-        () => null,
-        (e: unknown) => e,
-      );
+      const failed = await trainUntilEngineDies(config, runDir, second);
       expect(isRemaxError(failed, 'E_ENGINE')).toBe(true);
       expect(String((failed as Error).message)).toContain(`--resume ${runDir}`);
       expect(String((failed as Error).message)).toContain('cannot connect');

@@ -1,6 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { openCheckpoint } from '@remax/safetensors';
+import { algorithmFactories } from '../src/algorithms.js';
+import type { RunConfig } from '../src/config/schema.js';
 import type { StepRecord } from '../src/run/metrics.js';
+import { train } from '../src/run/train.js';
 
 // Shared by the tests that train the tiny demo config.
 export const tinyYaml = fileURLToPath(new URL('../configs/tiny.yaml', import.meta.url));
@@ -67,4 +70,27 @@ export function splitEngineLogprobs(records: StepRecord[]): [Record<string, unkn
     return { ...out, algo };
   });
   return [rest, values];
+}
+
+/**
+ * Trains until the engine is closed after step 1; returns what the run threw.
+ * The caller checks it is E_ENGINE with the --resume command and a step-1 checkpoint.
+ */
+export async function trainUntilEngineDies(
+  config: RunConfig,
+  runDir: string,
+  engine: { close(): Promise<void> },
+): Promise<unknown> {
+  return train({
+    config,
+    factories: algorithmFactories,
+    runDir,
+    progress: false,
+    onStep: (r) => {
+      if (r.step === 1) void engine.close();
+    },
+  }).then(
+    () => null,
+    (e: unknown) => e,
+  );
 }

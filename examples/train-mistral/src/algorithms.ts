@@ -1,14 +1,39 @@
 import { ppoAlgorithm } from '@remax/algo-ppo-baseline';
 import { remaxAlgorithm } from '@remax/algo-remax';
-import type { AlgorithmFactory } from '@remax/core';
-import type { AlgoName } from './config/schema.js';
+import { policyOnlyMemory, trainedCriticMemory } from './plan/memoryModel.js';
+import { defineAlgorithm, type SharedSettings } from './registry/defineAlgorithm.js';
+
+/** The policy's optimizer and micro-batch size, for factories that take them at the top level. */
+const policyOptimizer = (run: SharedSettings) => ({
+  ...run.optimizer,
+  microBatchSize: run.microBatchSize,
+});
 
 /**
- * The algorithms `algo:` can name, by their factories' own names. Adding one
- * (RLOO, GRPO) is a package implementing @remax/core's Algorithm plus one
- * entry here and a config section.
+ * The algorithms the example can run: `algo:` in the config, `--algo`,
+ * `ablate --algos`, `plan` and the YAML sections all come from this list.
+ * Adding an algorithm is one entry here (and the package in package.json);
+ * see docs/adding-an-algorithm.md.
  */
-export const algorithmFactories: Partial<Record<AlgoName, AlgorithmFactory>> = {
-  remax: remaxAlgorithm as unknown as AlgorithmFactory,
-  ppo: ppoAlgorithm as unknown as AlgorithmFactory,
-};
+export const algorithms = [
+  defineAlgorithm({
+    name: 'remax',
+    factory: remaxAlgorithm,
+    summary: 'ReMax: REINFORCE with the greedy response reward as baseline (Li et al. 2023)',
+    shared: policyOptimizer,
+    generation: () => ({ samplesPerPrompt: 1, greedy: true }),
+    memory: policyOnlyMemory,
+  }),
+  defineAlgorithm({
+    name: 'ppo',
+    factory: ppoAlgorithm,
+    summary: 'PPO with a critic and GAE, DeepSpeed-Chat semantics (the paper baseline)',
+    // the critic shares the actor's schedule and clipping, with its own lr and weight decay
+    shared: (run) => {
+      const { lr: _lr, weightDecay: _wd, ...schedule } = run.optimizer;
+      return { microBatchSize: run.microBatchSize, actor: run.optimizer, critic: schedule };
+    },
+    generation: () => ({ samplesPerPrompt: 1, greedy: false }),
+    memory: trainedCriticMemory,
+  }),
+] as const;

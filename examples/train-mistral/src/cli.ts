@@ -5,11 +5,11 @@ import { dirname, join, resolve } from 'node:path';
 import { isRemaxError } from '@remax/core';
 import { Tokenizer } from '@remax/tokenizer';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { algorithmFactories } from './algorithms.js';
 import { defaultConfigPath, loadRunConfig, parseRunConfig } from './config/load.js';
-import type { AlgoName, RunConfig } from './config/schema.js';
+import type { RunConfig } from './config/schema.js';
 import { type PreparedPrompt, readPromptSource, selectPrompts, toJsonl } from './data/prepare.js';
 import { formatBytes, formatPlan, planRun } from './plan/plan.js';
+import { type AlgoName, algoNames, parseAlgoList } from './registry/lookup.js';
 import { ablate } from './run/ablate.js';
 import { evaluatePair } from './run/evaluate.js';
 import { readMetrics } from './run/metrics.js';
@@ -21,7 +21,7 @@ import { readResolvedConfig, train } from './run/train.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 const algoOption = () =>
-  new Option('--algo <name>', 'algorithm (overrides the config)').choices(['remax', 'ppo']);
+  new Option('--algo <name>', 'algorithm (overrides the config)').choices(algoNames);
 const setOption = () =>
   new Option('--set <key=value>', 'override a config key (repeatable), e.g. --set kl_ctl=0.05')
     .argParser(collect)
@@ -39,14 +39,20 @@ function intList(value: string): number[] {
   return out;
 }
 
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
 const program = new Command()
   .name('remax-train-mistral')
-  .description('Align Mistral with ReMax (or PPO) on tfjs: train, evaluate, ablate, plan.')
+  .description(`Align Mistral on tfjs with ${algoNames.join(', ')}: train, evaluate, ablate, plan.`)
   .showHelpAfterError();
 
 program
   .command('train')
-  .description('train the policy (ReMax or PPO, from the config field `algo`)')
+  .description(`train the policy with the config's \`algo\` (${algoNames.join(' | ')})`)
   .addOption(configOption())
   .addOption(algoOption())
   .addOption(setOption())
@@ -76,7 +82,6 @@ program
       }
       const result = await train({
         config,
-        factories: algorithmFactories,
         runDir,
         resume: opts.resume !== undefined,
         progress: opts.progress && process.stderr.isTTY === true,
@@ -151,11 +156,18 @@ program
 
 program
   .command('ablate')
-  .description('run the same config under several algorithms and seeds; table + overlaid charts')
+  .description(
+    'run the config under several algorithms and seeds at one generation budget; tables + overlaid charts',
+  )
   .addOption(configOption())
   .addOption(setOption())
-  .option('--algos <list>', 'comma-separated algorithms', 'remax,ppo')
+  .option('--algos <list>', 'comma-separated algorithms', algoNames.join(','))
   .option('--seeds <list>', 'comma-separated seeds', intList, [1, 2])
+  .option(
+    '--responses-per-step <n>',
+    "responses every algorithm generates per step (default: what the config's algorithm generates)",
+    positiveInt,
+  )
   .option('--out <dir>', 'output directory', 'runs/ablate')
   .option('--no-progress', 'no progress bar')
   .action(
@@ -165,19 +177,16 @@ program
       algos: string;
       seeds: number[];
       out: string;
+      responsesPerStep?: number;
       progress: boolean;
     }) => {
-      const algos = opts.algos.split(',').map((s) => s.trim());
-      for (const a of algos) {
-        if (a !== 'remax' && a !== 'ppo')
-          throw new InvalidArgumentError(`unknown algorithm ${a} (remax | ppo)`);
-      }
+      const algos = parseAlgoList(opts.algos);
       const { config } = loadRunConfig(opts.config, { set: opts.set });
       const { table } = await ablate({
         config,
-        factories: algorithmFactories,
-        algos: algos as AlgoName[],
+        algos,
         seeds: opts.seeds,
+        ...(opts.responsesPerStep === undefined ? {} : { responsesPerStep: opts.responsesPerStep }),
         outDir: resolve(opts.out),
         progress: opts.progress && process.stderr.isTTY === true,
       });

@@ -87,13 +87,14 @@ describe('run configs', () => {
   });
 
   it('exposes the ReMax KL estimator and adaptive controller, with the algorithm defaults', async () => {
-    const { algorithmConfig } = await import('../src/run/algoConfig.js');
+    const { algorithmNamed, sharedSettings } = await import('../src/registry/lookup.js');
     const plain = loadRunConfig(tinyYaml).config;
     expect(plain.remax).toMatchObject({ kl_estimator: 'k1', kl_target: null, kl_horizon: 10000 });
     const { config } = loadRunConfig(tinyYaml, {
       set: ['remax.kl_penalty=sampled', 'kl_estimator=k3', 'kl_target=0.5', 'kl_horizon=200'],
     });
-    expect(algorithmConfig(config, 10)).toMatchObject({
+    const remax = algorithmNamed('remax');
+    expect(remax.factoryConfig(config.remax, sharedSettings(config, 10))).toMatchObject({
       klPenalty: 'sampled',
       klEstimator: 'k3',
       klTarget: 0.5,

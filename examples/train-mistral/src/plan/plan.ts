@@ -1,26 +1,25 @@
 import { totalmem } from 'node:os';
 import type { RunConfig } from '../config/schema.js';
+import { describeShape, responsesPerPrompt } from '../registry/generation.js';
+import { algorithmNamed, generationShape } from '../registry/lookup.js';
 import {
   type Architecture,
   architectureOf,
   loraParameterCount,
   parameterCount,
 } from './architecture.js';
-
-const F32 = 4;
+import { F32, layerActivationFloats, type PlanRow } from './memoryModel.js';
 
 /** Largest [rows, V] logits chunk the fused head ops make (core's default, 4M floats). */
 const HEAD_CHUNK = 1 << 22;
 
-export interface PlanRow {
-  component: string;
-  params: number | null;
-  bytes: number;
-  note: string;
-}
+export type { PlanRow };
 
 export interface Plan {
   backend: string;
+  /** The algorithm planned for and what it generates per step. */
+  algo: string;
+  generation: string;
   rows: PlanRow[];
   /** Resident for the whole run (weights, grads, optimizer state). */
   residentBytes: number;
@@ -30,18 +29,6 @@ export interface Plan {
   /** Memory the backend can use, when known. */
   limitBytes: number | null;
   fits: boolean | null;
-}
-
-/**
- * Activation floats kept for the backward pass of one decoder layer, per
- * sequence: the inputs of every linear and norm (10 x hidden), the four MLP
- * intermediates (4 x intermediate) and the attention scores and probabilities.
- */
-export function layerActivationFloats(a: Architecture, seqLen: number): number {
-  return (
-    seqLen * (10 * a.hidden_size + 4 * a.intermediate_size) +
-    2 * a.num_attention_heads * seqLen * seqLen
-  );
 }
 
 /** KV cache bytes for `rows` sequences of `seqLen` tokens. */
@@ -60,18 +47,23 @@ export function planRun(
   backend: string,
   options: { limitBytes?: number } = {},
 ): Plan {
+  const algorithm = algorithmNamed(config.algo);
+  const shape = generationShape(config, config.algo);
   const policy = architectureOf(config.policy.path, config.policy.hub_id);
   const reward = architectureOf(config.reward.path, config.reward.hub_id);
   const critic =
     config.critic.path === null ? reward : architectureOf(config.critic.path, config.critic.hub_id);
   const pPolicy = parameterCount(policy, 'lm');
   const pReward = parameterCount(reward, 'scalar');
-  const pCritic = parameterCount(critic, 'scalar');
   const seq = config.data.max_prompt_seq + config.data.max_answer_seq;
   const mb = config.train.micro_batch_size;
-  const isPpo = config.algo === 'ppo';
-  // ReMax generates a sampled and a greedy response per prompt in one batch.
-  const genRows = config.train.batch_size * (isPpo ? 1 : 2);
+  // every response of a step (sampled and greedy) decodes in one batch
+  const genRows = config.train.batch_size * responsesPerPrompt(shape);
+  // The LM head runs fused over row chunks (core's logprobsFromHidden /
+  // nextTokenScores): at most ~3 chunks of HEAD_CHUNK logits are alive (the
+  // policy's chunk and its gradient, or the policy's and the reference's),
+  // never [mb, seq, V].
+  const headFloats = 3 * Math.min(mb * seq * policy.vocab_size, HEAD_CHUNK);
 
   // LoRA: the base is frozen, only the adapters have gradients and AdamW moments, and
   // the reference is the policy with its adapters off (no second copy)
@@ -83,6 +75,7 @@ export function planRun(
       params: pPolicy,
       bytes: pPolicy * F32,
       note: lora ? 'frozen base, float32' : 'trainable, float32',
+      phase: 'resident',
     },
     ...(lora
       ? [
@@ -91,6 +84,7 @@ export function planRun(
             params: pTrain,
             bytes: pTrain * F32,
             note: `r ${lora.r}, ${lora.target_modules.length} projections x ${policy.num_hidden_layers} layers`,
+            phase: 'resident' as const,
           },
         ]
       : []),
@@ -99,12 +93,14 @@ export function planRun(
       params: null,
       bytes: pTrain * F32,
       note: lora ? 'adapters only' : 'one per weight',
+      phase: 'resident',
     },
     {
       component: 'policy optimizer state',
       params: null,
       bytes: 2 * pTrain * F32,
       note: `AdamW first and second moments${lora ? ' (adapters)' : ''}`,
+      phase: 'resident',
     },
     lora
       ? {
@@ -112,94 +108,58 @@ export function planRun(
           params: 0,
           bytes: 0,
           note: 'the policy with adapters off',
+          phase: 'resident',
         }
       : {
           component: 'reference weights',
           params: pPolicy,
           bytes: pPolicy * F32,
           note: 'frozen copy of the policy',
+          phase: 'resident',
         },
-    { component: 'reward model weights', params: pReward, bytes: pReward * F32, note: 'frozen' },
-  ];
-  if (isPpo && lora?.critic) {
-    // critic adapters + its regression head train; the backbone is frozen
-    const pCriticTrain = loraParameterCount(critic, lora) + critic.hidden_size;
-    rows.push(
-      {
-        component: 'critic weights',
-        params: pCritic,
-        bytes: pCritic * F32,
-        note: 'frozen backbone',
-      },
-      {
-        component: 'critic LoRA adapters + head',
-        params: pCriticTrain,
-        bytes: pCriticTrain * F32,
-        note: 'trainable',
-      },
-      {
-        component: 'critic gradients',
-        params: null,
-        bytes: pCriticTrain * F32,
-        note: 'adapters + head',
-      },
-      {
-        component: 'critic optimizer state',
-        params: null,
-        bytes: 2 * pCriticTrain * F32,
-        note: 'AdamW',
-      },
-    );
-  } else if (isPpo) {
-    rows.push(
-      {
-        component: 'critic weights',
-        params: pCritic,
-        bytes: pCritic * F32,
-        note: 'trainable value model',
-      },
-      { component: 'critic gradients', params: null, bytes: pCritic * F32, note: '' },
-      {
-        component: 'critic optimizer state',
-        params: null,
-        bytes: 2 * pCritic * F32,
-        note: 'AdamW',
-      },
-    );
-  }
-  const residentBytes = rows.reduce((s, r) => s + r.bytes, 0);
-
-  const kv = kvCacheBytes(policy, genRows, seq);
-  // The LM head runs fused over row chunks (core's logprobsFromHidden /
-  // nextTokenScores): at most ~3 chunks of HEAD_CHUNK logits are alive (the
-  // policy's chunk and its gradient, or the policy's and the reference's),
-  // never [mb, seq, V].
-  const headFloats = 3 * Math.min(mb * seq * policy.vocab_size, HEAD_CHUNK);
-  const policyActs =
-    (mb * policy.num_hidden_layers * layerActivationFloats(policy, seq) + headFloats) * F32;
-  const criticActs = isPpo
-    ? mb * critic.num_hidden_layers * layerActivationFloats(critic, seq) * F32
-    : 0;
-  const activations = policyActs + criticActs;
-  rows.push(
+    {
+      component: 'reward model weights',
+      params: pReward,
+      bytes: pReward * F32,
+      note: 'frozen',
+      phase: 'resident',
+    },
     {
       component: 'KV cache (generation)',
       params: null,
-      bytes: kv,
-      note: `${genRows} rows x ${seq} tokens${isPpo ? '' : ' (sampled + greedy)'}`,
+      bytes: kvCacheBytes(policy, genRows, seq),
+      note: `${genRows} rows x ${seq} tokens: ${describeShape(config.train.batch_size, shape)}`,
+      phase: 'generation',
     },
     {
       component: 'activations (training)',
       params: null,
-      bytes: activations,
-      note: `micro-batch ${mb} x ${seq} tokens: layers + LM-head chunks${isPpo ? ' + critic' : ''}`,
+      bytes:
+        (mb * policy.num_hidden_layers * layerActivationFloats(policy, seq) + headFloats) * F32,
+      note: `micro-batch ${mb} x ${seq} tokens: layers + LM-head chunks`,
+      phase: 'training',
     },
-  );
-  const transientBytes = Math.max(kv, activations);
+    ...algorithm.memory({
+      critic,
+      criticParams: parameterCount(critic, 'scalar'),
+      // with lora.critic, a critic trains its adapters and regression head only
+      criticTrainableParams: lora?.critic
+        ? loraParameterCount(critic, lora) + critic.hidden_size
+        : null,
+      seqLen: seq,
+      microBatch: mb,
+    }),
+  ];
+  const sum = (phase: PlanRow['phase']) =>
+    rows.filter((r) => r.phase === phase).reduce((s, r) => s + r.bytes, 0);
+  const residentBytes = sum('resident');
+  const transientBytes = Math.max(sum('generation'), sum('training'));
   const totalBytes = residentBytes + transientBytes;
   const limitBytes = options.limitBytes ?? defaultLimit(backend);
   return {
     backend,
+    algo: config.algo,
+    generation: describeShape(config.train.batch_size, shape),
     rows,
     residentBytes,
     transientBytes,
@@ -236,11 +196,12 @@ export function formatPlan(plan: Plan): string {
       (r) =>
         `| ${r.component} | ${r.params === null ? '' : r.params.toLocaleString('en-US')} | ${formatBytes(r.bytes)} | ${r.note} |`,
     ),
-    `| **peak estimate** | | **${formatBytes(plan.totalBytes)}** | resident ${formatBytes(plan.residentBytes)} + largest phase ${formatBytes(plan.transientBytes)} |`,
+    `| **peak estimate** | | **${formatBytes(plan.totalBytes)}** | resident ${formatBytes(plan.residentBytes)} + largest phase (generation or training) ${formatBytes(plan.transientBytes)} |`,
   ];
   const verdict =
     plan.fits === null
       ? `backend ${plan.backend}: memory limit unknown (pass --memory-limit to compare)`
       : `backend ${plan.backend}: limit ${formatBytes(plan.limitBytes ?? 0)} -> ${plan.fits ? 'fits' : 'DOES NOT FIT'}`;
-  return `${lines.join('\n')}\n\n${verdict}\n`;
+  const head = `${plan.algo}: ${plan.generation} responses per step`;
+  return `${head}\n\n${lines.join('\n')}\n\n${verdict}\n`;
 }

@@ -1,18 +1,11 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  type AlgorithmFactory,
-  initBackend,
-  RemaxError,
-  Rng,
-  type StepMetrics,
-  tf,
-} from '@remax/core';
+import { type Algorithm, initBackend, RemaxError, Rng, type StepMetrics, tf } from '@remax/core';
 import { makeRewardFn } from '@remax/reward-ultrarm';
 import YAML from 'yaml';
 import { assertInputsExist } from '../config/load.js';
-import type { AlgoName, RunConfig } from '../config/schema.js';
-import { algorithmConfig } from './algoConfig.js';
+import type { RunConfig } from '../config/schema.js';
+import { algorithmNamed, createAlgorithm } from '../registry/lookup.js';
 import {
   latestCheckpoint,
   readCheckpointState,
@@ -35,8 +28,6 @@ export const RESOLVED_CONFIG = 'config.yaml';
 
 export interface TrainOptions {
   config: RunConfig;
-  /** The algorithms by name (the CLI passes ReMax and PPO). */
-  factories: Partial<Record<AlgoName, AlgorithmFactory>>;
   /** Run directory (default config.output.dir). */
   runDir?: string;
   /** Continue the run in runDir from its latest checkpoint. */
@@ -80,21 +71,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const { config } = options;
   const runDir = options.runDir ?? config.output.dir;
   await initBackend(config.backend);
-  const factory = options.factories[config.algo];
-  if (!factory) {
-    throw new RemaxError('E_CONFIG', 'unknown algorithm', {
-      field: 'algo',
-      value: config.algo,
-      expected: `one of the installed algorithms: ${Object.keys(options.factories).join(' | ')}`,
-    });
-  }
+  const entry = algorithmNamed(config.algo);
   checkLoraConfig(config);
   assertInputsExist(config, [
     'policy',
     'reference',
     'reward',
     'data',
-    ...(factory.needsCritic ? (['critic'] as const) : []),
+    ...(entry.needsCritic ? (['critic'] as const) : []),
   ]);
 
   let resumeFrom: string | null = null;
@@ -104,7 +88,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   writeFileSync(join(runDir, RESOLVED_CONFIG), YAML.stringify(config));
 
   const models = await loadRunModels(config, {
-    withCritic: factory.needsCritic,
+    withCritic: entry.needsCritic,
     ...(resumeFrom ? { policyFrom: join(resumeFrom, 'policy') } : {}),
   });
   const { prompts } = await loadRunPrompts(config, models.tokenizer, runDir);
@@ -164,7 +148,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     rng,
     ...(models.critic ? { critic: models.critic } : {}),
   };
-  const algorithm = factory.create(algorithmConfig(config, total), context);
+  const algorithm = createAlgorithm(config, total, context);
   if (restored) {
     algorithm.setState(restored.algoState);
     tf.dispose([...restored.algoState.tensors.values()]);
@@ -284,7 +268,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
  * (10x slower), so it is used only in the bench.
  */
 async function runStep(
-  algorithm: ReturnType<AlgorithmFactory['create']>,
+  algorithm: Algorithm,
   tokenizer: Parameters<typeof promptBatch>[0],
   texts: string[],
   chatTemplate: ReturnType<typeof chatTemplateOf>,

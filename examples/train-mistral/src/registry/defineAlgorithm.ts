@@ -13,11 +13,14 @@ import type { GenerationShape } from './generation.js';
 import { optimizerSchema } from './optimizer.js';
 import { snakeCaseObject, suppliedKeys } from './snakeSchema.js';
 
-/** The run settings every algorithm shares (the YAML's `optim:` and `train:`), camelCase. */
+/** The run settings an algorithm's config may take from the rest of the run config, camelCase. */
 export interface SharedSettings {
+  /** `optim:` with the run's step count. */
   optimizer: OptimizerSettings;
   /** train.micro_batch_size */
   microBatchSize: number;
+  /** data.max_answer_seq: the generator's most new tokens per response. */
+  maxNewTokens: number;
 }
 
 /** What an algorithm tells the example when it registers (its package's factory plus three facts). */
@@ -29,8 +32,8 @@ export interface AlgorithmSpec<N extends string, S extends z.ZodObject, E extend
   summary: string;
   /**
    * Where the shared settings go in the factory's config (camelCase). Keys
-   * set here are not part of the YAML section: they are set once, in `optim:`
-   * and `train:`.
+   * set here are not part of the YAML section: they are set once, in `optim:`,
+   * `train:` or `data:`.
    */
   shared: (run: SharedSettings) => Record<string, unknown>;
   /** The generation shape of a validated config (plan's KV cache, ablate's budget, the report). */
@@ -88,6 +91,7 @@ function mergeInto(
 const probe: SharedSettings = {
   optimizer: { ...optimizerSchema.parse({}), totalSteps: 1 },
   microBatchSize: 1,
+  maxNewTokens: 1,
 };
 
 /** Registers an algorithm: derives its YAML section and typed helpers from the package's factory. */

@@ -52,6 +52,7 @@ export function sharedSettings(config: RunConfig, totalSteps: number): SharedSet
   return {
     optimizer: { ...optimizer, totalSteps },
     microBatchSize: config.train.micro_batch_size,
+    maxNewTokens: config.data.max_answer_seq,
   };
 }
 

@@ -168,6 +168,10 @@ program
     "responses every algorithm generates per step (default: what the config's algorithm generates)",
     positiveInt,
   )
+  .option(
+    '--reuse',
+    'keep finished runs of the same config in --out (continue an interrupted ablation)',
+  )
   .option('--out <dir>', 'output directory', 'runs/ablate')
   .option('--no-progress', 'no progress bar')
   .action(
@@ -178,6 +182,7 @@ program
       seeds: number[];
       out: string;
       responsesPerStep?: number;
+      reuse?: boolean;
       progress: boolean;
     }) => {
       const algos = parseAlgoList(opts.algos);
@@ -187,6 +192,7 @@ program
         algos,
         seeds: opts.seeds,
         ...(opts.responsesPerStep === undefined ? {} : { responsesPerStep: opts.responsesPerStep }),
+        reuse: opts.reuse === true,
         outDir: resolve(opts.out),
         progress: opts.progress && process.stderr.isTTY === true,
       });

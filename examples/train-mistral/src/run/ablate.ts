@@ -1,14 +1,17 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { isRemaxError } from '@remax/core';
+import { parseRunConfig } from '../config/load.js';
 import type { RunConfig } from '../config/schema.js';
 import { formatBytes } from '../plan/plan.js';
 import { describeShape } from '../registry/generation.js';
-import type { AlgoName } from '../registry/lookup.js';
+import { type AlgoName, algoNames } from '../registry/lookup.js';
 import { writeReport } from '../report/report.js';
 import { equalBudgetRuns } from './ablationBudget.js';
-import type { StepRecord } from './metrics.js';
+import { readMetrics, type StepRecord } from './metrics.js';
 import { windowMean } from './runReport.js';
-import { train } from './train.js';
+import { RESOLVED_CONFIG, readResolvedConfig, train } from './train.js';
 
 export interface AblationRow {
   algo: AlgoName;
@@ -114,6 +117,27 @@ export function meanOverSeeds(runs: readonly (readonly StepRecord[])[]): StepRec
   return out;
 }
 
+/** The part of a run config that decides the run (the other algorithms' sections do not). */
+export function runIdentity(config: RunConfig): Record<string, unknown> {
+  const others = algoNames.filter((n) => n !== config.algo);
+  return Object.fromEntries(
+    Object.entries(config).filter(([key]) => !others.some((n) => n === key)),
+  );
+}
+
+/** The records of a finished run in `runDir` made from the same config, else null. */
+export function finishedRun(runDir: string, config: RunConfig): StepRecord[] | null {
+  if (!existsSync(join(runDir, 'final')) || !existsSync(join(runDir, RESOLVED_CONFIG))) return null;
+  let saved: RunConfig;
+  try {
+    saved = parseRunConfig(readResolvedConfig(runDir), join(runDir, RESOLVED_CONFIG));
+  } catch (e) {
+    if (isRemaxError(e)) return null; // written by another version of the config schema
+    throw e;
+  }
+  return isDeepStrictEqual(runIdentity(saved), runIdentity(config)) ? readMetrics(runDir) : null;
+}
+
 /**
  * Runs the config under each algorithm and seed at one generation budget
  * (equalBudgetRuns; one run directory each), then writes ablation.md (the
@@ -127,6 +151,8 @@ export async function ablate(options: {
   outDir: string;
   /** Responses generated per step by every algorithm (default: what the config's algorithm generates). */
   responsesPerStep?: number;
+  /** Keep finished runs of the same config instead of training them again (an interrupted ablation continues). */
+  reuse?: boolean;
   progress?: boolean;
 }): Promise<{ rows: AblationRow[]; table: string }> {
   mkdirSync(options.outDir, { recursive: true });
@@ -142,13 +168,18 @@ export async function ablate(options: {
         seed,
         output: { ...run.config.output, report: true },
       };
-      const result = await train({
-        config,
-        runDir: join(options.outDir, `${run.algo}-seed${seed}`),
-        ...(options.progress === undefined ? {} : { progress: options.progress }),
-      });
-      rows.push(ablationRow(run.algo, seed, result.records, generation));
-      perSeed.push(result.records);
+      const runDir = join(options.outDir, `${run.algo}-seed${seed}`);
+      const records =
+        (options.reuse ? finishedRun(runDir, config) : null) ??
+        (
+          await train({
+            config,
+            runDir,
+            ...(options.progress === undefined ? {} : { progress: options.progress }),
+          })
+        ).records;
+      rows.push(ablationRow(run.algo, seed, records, generation));
+      perSeed.push(records);
     }
     series.push({ label: `${run.algo} (${generation})`, records: meanOverSeeds(perSeed) });
   }

@@ -1,3 +1,4 @@
+import { grpoAlgorithm } from '@remax/algo-grpo';
 import { ppoAlgorithm } from '@remax/algo-ppo-baseline';
 import { remaxAlgorithm } from '@remax/algo-remax';
 import { policyOnlyMemory, trainedCriticMemory } from './plan/memoryModel.js';
@@ -35,5 +36,15 @@ export const algorithms = [
     },
     generation: () => ({ samplesPerPrompt: 1, greedy: false }),
     memory: trainedCriticMemory,
+  }),
+  defineAlgorithm({
+    name: 'grpo',
+    factory: grpoAlgorithm,
+    summary:
+      'GRPO: group-normalised advantages, clipped ratio, k3 KL in the loss (Shao et al. 2024)',
+    // the dr_grpo normaliser is the generator's most new tokens
+    shared: (run) => ({ ...policyOptimizer(run), maxCompletionLength: run.maxNewTokens }),
+    generation: (c) => ({ samplesPerPrompt: c.numGenerations, greedy: false }),
+    memory: policyOnlyMemory,
   }),
 ] as const;

@@ -72,8 +72,9 @@ describe('snake_case <-> camelCase', () => {
 describe('the registry', () => {
   it("registers each algorithm under its factory's own name", () => {
     expect(algoNames).toEqual(algorithms.map((a) => a.name));
-    expect(algorithmNamed('remax').needsCritic).toBe(remaxAlgorithm.needsCritic);
+    expect(algorithmNamed('remax').factory).toBe(remaxAlgorithm);
     expect(algorithmNamed('ppo').needsCritic).toBe(ppoAlgorithm.needsCritic);
+    for (const a of algorithms) expect(a.factory.name).toBe(a.name);
     expect(new Set(algoNames).size).toBe(algoNames.length);
   });
 
@@ -115,10 +116,10 @@ describe('the registry', () => {
         expect(Object.keys(section)).toContain(key);
       // what the package parses is the section (camelCase) plus the shared settings
       const parsed = a.factoryConfig(section, run);
-      const viaPackage = (a.name === 'remax' ? remaxAlgorithm : ppoAlgorithm).configSchema.parse(
-        parsed,
-      ) as Record<string, unknown>;
-      const back = mapKeys(viaPackage, toSnake) as Record<string, unknown>;
+      const back = mapKeys(a.factory.configSchema.parse(parsed), toSnake) as Record<
+        string,
+        unknown
+      >;
       for (const [k, v] of Object.entries(section)) {
         if (typeof v === 'object' && v !== null && !Array.isArray(v))
           expect(back[k]).toMatchObject(v);
@@ -161,6 +162,19 @@ describe('the registry', () => {
     expect(nested.message).toContain('schedule');
   });
 
+  it('supplies GRPO its dr_grpo normaliser from data.max_answer_seq, not from its section', () => {
+    const { config } = loadRunConfig(tinyYaml, { set: ['data.max_answer_seq=7'] });
+    expect(Object.keys(config.grpo)).not.toContain('max_completion_length');
+    const grpo = algorithmNamed('grpo');
+    expect(grpo.factoryConfig(config.grpo, sharedSettings(config, 1))).toMatchObject({
+      maxCompletionLength: 7,
+      numGenerations: 4,
+    });
+    expect(
+      errorOf(() => loadRunConfig(tinyYaml, { set: ['grpo.max_completion_length=9'] })).message,
+    ).toContain('grpo.max_completion_length');
+  });
+
   it("gives plan each algorithm's generation shape and memory model", () => {
     const remax = planRun(loadRunConfig(tinyYaml).config, 'wasm');
     const ppo = planRun(loadRunConfig(tinyYaml, { algo: 'ppo' }).config, 'wasm');
@@ -185,15 +199,17 @@ describe('the registry', () => {
 
   it('gives every algorithm of an ablation the same responses per step and the same steps', () => {
     const { config } = loadRunConfig(tinyYaml);
-    const runs = equalBudgetRuns(config, ['remax', 'ppo']);
+    const runs = equalBudgetRuns(config, ['remax', 'ppo', 'grpo']);
     expect(runs.map((r) => [r.algo, r.promptsPerStep, r.responsesPerStep])).toEqual([
       ['remax', 16, 32],
       ['ppo', 32, 32],
+      ['grpo', 8, 32],
     ]);
-    // 160 prompts: ReMax 10 steps an epoch (6 epochs), PPO 5 (12 epochs), both 60 steps
+    // 160 prompts: ReMax 10 steps an epoch (6 epochs), PPO 5 (12), GRPO 20 (3); all 60 steps
     expect(runs.map((r) => [r.config.train.epochs, r.config.train.max_steps])).toEqual([
       [6, 60],
       [12, 60],
+      [3, 60],
     ]);
     expect(runs.every((r) => r.config.algo === r.algo)).toBe(true);
     const odd = errorOf(() => equalBudgetRuns(config, ['remax', 'ppo'], 33));

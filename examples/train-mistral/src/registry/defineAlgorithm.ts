@@ -51,6 +51,8 @@ export interface SectionIssue {
 
 export interface RegisteredAlgorithm<N extends string = string> {
   readonly name: N;
+  /** The package's factory (its config type erased: the example passes it composed YAML). */
+  readonly factory: AlgorithmFactory;
   readonly summary: string;
   readonly needsCritic: boolean;
   /** The YAML section: the factory's fields under snake_case keys, without the shared ones. */
@@ -120,6 +122,7 @@ export function defineAlgorithm<N extends string, S extends z.ZodObject, E exten
   };
   return {
     name,
+    factory: erased,
     summary: spec.summary,
     needsCritic: factory.needsCritic,
     section,

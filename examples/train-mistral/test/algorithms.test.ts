@@ -9,24 +9,16 @@ import { algorithms } from '../src/algorithms.js';
 import { loadRunConfig } from '../src/config/load.js';
 import { generationShape } from '../src/registry/lookup.js';
 import { train } from '../src/run/train.js';
+import { FAST } from './support/helpers.js';
 
 const tinyYaml = fileURLToPath(new URL('../configs/tiny.yaml', import.meta.url));
-const FAST = [
-  'train.batch_size=2',
-  'train.micro_batch_size=2',
-  'train.max_steps=1',
-  'data.max_answer_seq=2',
-  'data.max_prompt_seq=32',
-  'data.num_prompts=4',
-  'data.eval_prompts=0',
-  'output.checkpoint_every=0',
-  'output.report=false',
-];
 
 describe('every registered algorithm', () => {
   for (const a of algorithms) {
     it(`${a.name}: one step through train()`, async () => {
-      const { config } = loadRunConfig(tinyYaml, { set: [`algo=${a.name}`, ...FAST] });
+      const { config } = loadRunConfig(tinyYaml, {
+        set: [`algo=${a.name}`, ...FAST, 'train.max_steps=1'],
+      });
       const result = await train({
         config,
         runDir: mkdtempSync(join(tmpdir(), `remax-${a.name}-`)),

@@ -19,18 +19,10 @@ import {
 } from '../src/registry/lookup.js';
 import { snakeCaseObject } from '../src/registry/snakeSchema.js';
 import { equalBudgetRuns } from '../src/run/ablationBudget.js';
+import { errorOf } from './support/helpers.js';
 
 const tinyYaml = fileURLToPath(new URL('../configs/tiny.yaml', import.meta.url));
 const ppoYaml = fileURLToPath(new URL('../configs/mistral-7b-ppo.yaml', import.meta.url));
-
-function errorOf(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('snake_case <-> camelCase', () => {
   it('maps keys both ways, recursively, leaving values and arrays alone', () => {

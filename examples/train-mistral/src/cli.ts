@@ -172,6 +172,7 @@ program
     '--reuse',
     'keep finished runs of the same config in --out (continue an interrupted ablation)',
   )
+  .option('--report-only', 'train nothing: tables and charts from the finished runs in --out')
   .option('--out <dir>', 'output directory', 'runs/ablate')
   .option('--no-progress', 'no progress bar')
   .action(
@@ -183,6 +184,7 @@ program
       out: string;
       responsesPerStep?: number;
       reuse?: boolean;
+      reportOnly?: boolean;
       progress: boolean;
     }) => {
       const algos = parseAlgoList(opts.algos);
@@ -192,7 +194,7 @@ program
         algos,
         seeds: opts.seeds,
         ...(opts.responsesPerStep === undefined ? {} : { responsesPerStep: opts.responsesPerStep }),
-        reuse: opts.reuse === true,
+        existing: opts.reportOnly ? 'only' : opts.reuse ? 'reuse' : 'retrain',
         outDir: resolve(opts.out),
         progress: opts.progress && process.stderr.isTTY === true,
       });

@@ -1,11 +1,12 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { loadRunConfig } from '../src/config/load.js';
-import { finishedRun } from '../src/run/ablate.js';
+import { ablate, finishedRun } from '../src/run/ablate.js';
+import { equalBudgetRuns } from '../src/run/ablationBudget.js';
 import { appendMetrics, type StepRecord } from '../src/run/metrics.js';
 
 const tinyYaml = fileURLToPath(new URL('../configs/tiny.yaml', import.meta.url));
@@ -44,4 +45,36 @@ describe('ablate --reuse', () => {
     writeFileSync(join(dir, 'config.yaml'), YAML.stringify({ ...config, remax: { old_key: 1 } }));
     expect(finishedRun(dir, config)).toBeNull();
   });
+});
+
+describe('ablate --report-only', () => {
+  it('reports the finished runs, lists the missing ones and trains nothing', async () => {
+    const { config } = loadRunConfig(tinyYaml);
+    const out = mkdtempSync(join(tmpdir(), 'remax-ablate-only-'));
+    // a finished ReMax seed-1 run of exactly the config the ablation would run
+    const [remax] = equalBudgetRuns(config, ['remax']);
+    if (remax === undefined) throw new Error('no run');
+    const dir = join(out, 'remax-seed1');
+    mkdirSync(join(dir, 'final'), { recursive: true });
+    writeFileSync(join(dir, 'config.yaml'), YAML.stringify({ ...remax.config, seed: 1 }));
+    appendMetrics(dir, record);
+    const result = await ablate({
+      config,
+      algos: ['remax', 'ppo'],
+      seeds: [1, 2],
+      outDir: out,
+      existing: 'only',
+    });
+    expect(result.rows.map((r) => [r.algo, r.seed, r.generation])).toEqual([
+      ['remax', 1, '16 x (1 + 1 greedy)'],
+    ]);
+    expect(result.missing.map((m) => m.slice(out.length + 1))).toEqual([
+      'remax-seed2',
+      'ppo-seed1',
+      'ppo-seed2',
+    ]);
+    expect(existsSync(join(out, 'ppo-seed1'))).toBe(false);
+    expect(result.table).toContain('| remax | 16 x (1 + 1 greedy) | 1 | 0.500 ± 0.000 |');
+    expect(existsSync(join(out, 'charts', 'reward.svg'))).toBe(true);
+  }, 120_000);
 });

@@ -151,14 +151,20 @@ export async function ablate(options: {
   outDir: string;
   /** Responses generated per step by every algorithm (default: what the config's algorithm generates). */
   responsesPerStep?: number;
-  /** Keep finished runs of the same config instead of training them again (an interrupted ablation continues). */
-  reuse?: boolean;
+  /**
+   * Finished runs of the same config in outDir: trained again ('retrain', the
+   * default), kept ('reuse': an interrupted ablation continues), or the only
+   * runs reported ('only': nothing trains; missing runs are listed).
+   */
+  existing?: 'retrain' | 'reuse' | 'only';
   progress?: boolean;
-}): Promise<{ rows: AblationRow[]; table: string }> {
+}): Promise<{ rows: AblationRow[]; table: string; missing: string[] }> {
+  const existing = options.existing ?? 'retrain';
   mkdirSync(options.outDir, { recursive: true });
   const runs = equalBudgetRuns(options.config, options.algos, options.responsesPerStep);
   const rows: AblationRow[] = [];
   const series: { label: string; records: StepRecord[] }[] = [];
+  const missing: string[] = [];
   for (const run of runs) {
     const generation = describeShape(run.promptsPerStep, run.shape);
     const perSeed: StepRecord[][] = [];
@@ -169,8 +175,13 @@ export async function ablate(options: {
         output: { ...run.config.output, report: true },
       };
       const runDir = join(options.outDir, `${run.algo}-seed${seed}`);
+      const kept = existing === 'retrain' ? null : finishedRun(runDir, config);
+      if (kept === null && existing === 'only') {
+        missing.push(runDir);
+        continue;
+      }
       const records =
-        (options.reuse ? finishedRun(runDir, config) : null) ??
+        kept ??
         (
           await train({
             config,
@@ -181,11 +192,13 @@ export async function ablate(options: {
       rows.push(ablationRow(run.algo, seed, records, generation));
       perSeed.push(records);
     }
-    series.push({ label: `${run.algo} (${generation})`, records: meanOverSeeds(perSeed) });
+    if (perSeed.length > 0)
+      series.push({ label: `${run.algo} (${generation})`, records: meanOverSeeds(perSeed) });
   }
   const budget = runs[0]?.responsesPerStep ?? 0;
   const table = [
-    `${budget} responses per step for every algorithm; mean ± sd over seeds ${options.seeds.join(', ')}`,
+    `${budget} responses per step for every algorithm; mean ± sd over the seeds of ${options.seeds.join(', ')} each algorithm finished`,
+    ...(missing.length > 0 ? ['', `not run: ${missing.join(', ')}`] : []),
     '',
     ablationSummary(rows),
     '',
@@ -203,5 +216,5 @@ export async function ablate(options: {
     },
     samples: [],
   });
-  return { rows, table };
+  return { rows, table, missing };
 }

@@ -138,7 +138,7 @@ describe('report samples', () => {
       ].join('\n')}\n`,
     );
     const lines = readSampleLines(dir);
-    expect(reportSamples(lines, 'remax')).toEqual([
+    expect(reportSamples(lines, { samplesPerPrompt: 1, greedy: true })).toEqual([
       {
         step: 5,
         prompt: 'p0',
@@ -157,7 +157,8 @@ describe('report samples', () => {
       },
     ]);
     // PPO has no greedy call: its rows stay without one
-    expect(reportSamples(lines.slice(0, 2), 'ppo')[0]).not.toHaveProperty('greedy_response');
+    const ppo = { samplesPerPrompt: 1, greedy: false };
+    expect(reportSamples(lines.slice(0, 2), ppo)[0]).not.toHaveProperty('greedy_response');
     writeFileSync(join(dir, SAMPLES_FILE), '{"step": 1}\n');
     expect(() => readSampleLines(dir)).toThrow(/samples\.jsonl/);
   });

@@ -29,8 +29,8 @@ export async function writeRunReport(
   config: RunConfig,
   records: readonly StepRecord[],
 ): Promise<string> {
-  const samples = reportSamples(readSampleLines(runDir), config.algo);
   const shape = generationShape(config, config.algo);
+  const samples = reportSamples(readSampleLines(runDir), shape);
   return writeReport(runDir, {
     title: `${config.algo} run: ${runDir}`,
     series: [{ label: config.algo, records }],

@@ -5,7 +5,8 @@ import { makeRewardFn } from '@remax/reward-ultrarm';
 import YAML from 'yaml';
 import { assertInputsExist } from '../config/load.js';
 import type { RunConfig } from '../config/schema.js';
-import { algorithmNamed, createAlgorithm } from '../registry/lookup.js';
+import type { GenerationShape } from '../registry/generation.js';
+import { algorithmNamed, createAlgorithm, generationShape } from '../registry/lookup.js';
 import {
   latestCheckpoint,
   readCheckpointState,
@@ -73,6 +74,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   await initBackend(config.backend);
   const entry = algorithmNamed(config.algo);
   checkLoraConfig(config);
+  const shape = generationShape(config, config.algo);
   assertInputsExist(config, [
     'policy',
     'reference',
@@ -226,7 +228,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       reporters.log(record);
       records.push(record);
       if (state.step % config.output.samples_every === 0)
-        writeSamples(runDir, state.step, texts, lastScored);
+        writeSamples(runDir, state.step, texts, lastScored, shape);
       progress.update(record);
       options.onStep?.(record);
 
@@ -288,11 +290,16 @@ async function runStep(
   }
 }
 
+/**
+ * Appends the first two rows of each reward call of the step. The sampled
+ * call (the first) holds `samplesPerPrompt` rows per prompt, a greedy call one.
+ */
 function writeSamples(
   runDir: string,
   step: number,
   prompts: readonly string[],
   scored: readonly { texts: string[]; rewards: Float32Array }[],
+  shape: GenerationShape,
 ): void {
   const lines = scored.flatMap((call, callIndex) =>
     call.texts.slice(0, 2).map((text, row) =>
@@ -300,7 +307,7 @@ function writeSamples(
         step,
         call: callIndex,
         row,
-        prompt: prompts[row] ?? null,
+        prompt: prompts[Math.floor(row / (callIndex === 0 ? shape.samplesPerPrompt : 1))] ?? null,
         text,
         reward: call.rewards[row],
       }),

@@ -1,6 +1,8 @@
 import { grpoAlgorithm } from '@remax/algo-grpo';
 import { ppoAlgorithm } from '@remax/algo-ppo-baseline';
+import { reinforcePPAlgorithm } from '@remax/algo-reinforce-pp';
 import { remaxAlgorithm } from '@remax/algo-remax';
+import { rlooAlgorithm } from '@remax/algo-rloo';
 import { policyOnlyMemory, trainedCriticMemory } from './plan/memoryModel.js';
 import { defineAlgorithm, type SharedSettings } from './registry/defineAlgorithm.js';
 
@@ -45,6 +47,24 @@ export const algorithms = [
     // the dr_grpo normaliser is the generator's most new tokens
     shared: (run) => ({ ...policyOptimizer(run), maxCompletionLength: run.maxNewTokens }),
     generation: (c) => ({ samplesPerPrompt: c.numGenerations, greedy: false }),
+    memory: policyOnlyMemory,
+  }),
+  defineAlgorithm({
+    name: 'rloo',
+    factory: rlooAlgorithm,
+    summary:
+      'RLOO: REINFORCE with the leave-one-out mean of the k samples as baseline (Ahmadian et al. 2024)',
+    shared: policyOptimizer,
+    generation: (c) => ({ samplesPerPrompt: c.samplesPerPrompt, greedy: false }),
+    memory: policyOnlyMemory,
+  }),
+  defineAlgorithm({
+    name: 'reinforce_pp',
+    factory: reinforcePPAlgorithm,
+    summary:
+      'REINFORCE++: per-token KL in the reward, returns whitened over the batch, clipped loss (Hu 2025)',
+    shared: policyOptimizer,
+    generation: (c) => ({ samplesPerPrompt: c.samplesPerPrompt, greedy: false }),
     memory: policyOnlyMemory,
   }),
 ] as const;

@@ -191,16 +191,20 @@ describe('the registry', () => {
 
   it('gives every algorithm of an ablation the same responses per step and the same steps', () => {
     const { config } = loadRunConfig(tinyYaml);
-    const runs = equalBudgetRuns(config, ['remax', 'ppo', 'grpo']);
+    const runs = equalBudgetRuns(config, ['remax', 'ppo', 'grpo', 'rloo', 'reinforce_pp']);
     expect(runs.map((r) => [r.algo, r.promptsPerStep, r.responsesPerStep])).toEqual([
       ['remax', 16, 32],
       ['ppo', 32, 32],
       ['grpo', 8, 32],
+      ['rloo', 8, 32],
+      ['reinforce_pp', 8, 32],
     ]);
-    // 160 prompts: ReMax 10 steps an epoch (6 epochs), PPO 5 (12), GRPO 20 (3); all 60 steps
+    // 160 prompts: ReMax 10 steps an epoch (6 epochs), PPO 5 (12), the k = 4 ones 20 (3); all 60 steps
     expect(runs.map((r) => [r.config.train.epochs, r.config.train.max_steps])).toEqual([
       [6, 60],
       [12, 60],
+      [3, 60],
+      [3, 60],
       [3, 60],
     ]);
     expect(runs.every((r) => r.config.algo === r.algo)).toBe(true);

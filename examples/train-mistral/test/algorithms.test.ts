@@ -10,7 +10,7 @@ import { loadRunConfig } from '../src/config/load.js';
 import { generationShape } from '../src/registry/lookup.js';
 import { readSampleLines } from '../src/report/samples.js';
 import { train } from '../src/run/train.js';
-import { FAST } from './support/helpers.js';
+import { FAST } from './trainHelpers.js';
 
 const tinyYaml = fileURLToPath(new URL('../configs/tiny.yaml', import.meta.url));
 

@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ppoAlgorithm } from '@remax/algo-ppo-baseline';
 import { remaxAlgorithm } from '@remax/algo-remax';
@@ -98,6 +100,13 @@ describe('the registry', () => {
     }
     expect(stderr).toContain(`Allowed choices are ${algoNames.join(', ')}`);
   }, 90_000);
+
+  it('loads every shipped config (their sections are the registry-derived ones)', () => {
+    const dir = fileURLToPath(new URL('../configs/', import.meta.url));
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThanOrEqual(4);
+    for (const f of files) expect(loadRunConfig(join(dir, f)).config.seed).toBeGreaterThan(0);
+  });
 
   it('round-trips every YAML section: snake_case in, package defaults applied, snake_case out', () => {
     const { config } = loadRunConfig(tinyYaml);

@@ -12,6 +12,16 @@ export interface PlanRow {
   phase: 'resident' | 'generation' | 'training';
 }
 
+/** A row alive for the whole run. */
+export function resident(
+  component: string,
+  params: number | null,
+  bytes: number,
+  note: string,
+): PlanRow {
+  return { component, params, bytes, note, phase: 'resident' };
+}
+
 /** What an algorithm's memory model is computed from (float32 everywhere). */
 export interface MemoryInputs {
   critic: Architecture;
@@ -56,38 +66,17 @@ export const trainedCriticMemory: MemoryModel = (m) => {
   const trainable = m.criticTrainableParams ?? m.criticParams;
   const lora = m.criticTrainableParams !== null;
   return [
-    {
-      component: 'critic weights',
-      params: m.criticParams,
-      bytes: m.criticParams * F32,
-      note: lora ? 'frozen backbone' : 'trainable value model',
-      phase: 'resident',
-    },
+    resident(
+      'critic weights',
+      m.criticParams,
+      m.criticParams * F32,
+      lora ? 'frozen backbone' : 'trainable value model',
+    ),
     ...(lora
-      ? [
-          {
-            component: 'critic LoRA adapters + head',
-            params: trainable,
-            bytes: trainable * F32,
-            note: 'trainable',
-            phase: 'resident' as const,
-          },
-        ]
+      ? [resident('critic LoRA adapters + head', trainable, trainable * F32, 'trainable')]
       : []),
-    {
-      component: 'critic gradients',
-      params: null,
-      bytes: trainable * F32,
-      note: lora ? 'adapters + head' : '',
-      phase: 'resident',
-    },
-    {
-      component: 'critic optimizer state',
-      params: null,
-      bytes: 2 * trainable * F32,
-      note: 'AdamW',
-      phase: 'resident',
-    },
+    resident('critic gradients', null, trainable * F32, lora ? 'adapters + head' : ''),
+    resident('critic optimizer state', null, 2 * trainable * F32, 'AdamW'),
     {
       component: 'critic activations (training)',
       params: null,

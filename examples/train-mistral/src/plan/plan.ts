@@ -8,7 +8,7 @@ import {
   loraParameterCount,
   parameterCount,
 } from './architecture.js';
-import { F32, layerActivationFloats, type PlanRow } from './memoryModel.js';
+import { F32, layerActivationFloats, type PlanRow, resident } from './memoryModel.js';
 
 /** Largest [rows, V] logits chunk the fused head ops make (core's default, 4M floats). */
 const HEAD_CHUNK = 1 << 22;
@@ -70,60 +70,33 @@ export function planRun(
   const lora = config.lora;
   const pTrain = lora ? loraParameterCount(policy, lora) : pPolicy;
   const rows: PlanRow[] = [
-    {
-      component: 'policy weights',
-      params: pPolicy,
-      bytes: pPolicy * F32,
-      note: lora ? 'frozen base, float32' : 'trainable, float32',
-      phase: 'resident',
-    },
+    resident(
+      'policy weights',
+      pPolicy,
+      pPolicy * F32,
+      lora ? 'frozen base, float32' : 'trainable, float32',
+    ),
     ...(lora
       ? [
-          {
-            component: 'LoRA adapters',
-            params: pTrain,
-            bytes: pTrain * F32,
-            note: `r ${lora.r}, ${lora.target_modules.length} projections x ${policy.num_hidden_layers} layers`,
-            phase: 'resident' as const,
-          },
+          resident(
+            'LoRA adapters',
+            pTrain,
+            pTrain * F32,
+            `r ${lora.r}, ${lora.target_modules.length} projections x ${policy.num_hidden_layers} layers`,
+          ),
         ]
       : []),
-    {
-      component: 'policy gradients',
-      params: null,
-      bytes: pTrain * F32,
-      note: lora ? 'adapters only' : 'one per weight',
-      phase: 'resident',
-    },
-    {
-      component: 'policy optimizer state',
-      params: null,
-      bytes: 2 * pTrain * F32,
-      note: `AdamW first and second moments${lora ? ' (adapters)' : ''}`,
-      phase: 'resident',
-    },
+    resident('policy gradients', null, pTrain * F32, lora ? 'adapters only' : 'one per weight'),
+    resident(
+      'policy optimizer state',
+      null,
+      2 * pTrain * F32,
+      `AdamW first and second moments${lora ? ' (adapters)' : ''}`,
+    ),
     lora
-      ? {
-          component: 'reference weights',
-          params: 0,
-          bytes: 0,
-          note: 'the policy with adapters off',
-          phase: 'resident',
-        }
-      : {
-          component: 'reference weights',
-          params: pPolicy,
-          bytes: pPolicy * F32,
-          note: 'frozen copy of the policy',
-          phase: 'resident',
-        },
-    {
-      component: 'reward model weights',
-      params: pReward,
-      bytes: pReward * F32,
-      note: 'frozen',
-      phase: 'resident',
-    },
+      ? resident('reference weights', 0, 0, 'the policy with adapters off')
+      : resident('reference weights', pPolicy, pPolicy * F32, 'frozen copy of the policy'),
+    resident('reward model weights', pReward, pReward * F32, 'frozen'),
     {
       component: 'KV cache (generation)',
       params: null,

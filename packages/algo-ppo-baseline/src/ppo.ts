@@ -16,6 +16,8 @@ import {
   PhaseClock,
   parseWith,
   RemaxError,
+  responseTokenMean,
+  rolloutTISWeights,
   type SequenceBatch,
   type StepMetrics,
   sampledKL,
@@ -43,6 +45,8 @@ export interface PpoExperience extends Experience {
   readonly mask: number[][];
   /** Response tokens in the batch (sum of mask): the losses' denominator. */
   readonly responseTokens: number;
+  /** Truncated importance-sampling weights [B, R] (with tisCap), constants. */
+  readonly tisWeights: number[][] | null;
 }
 
 export class Ppo implements Algorithm<PpoExperience> {
@@ -115,6 +119,8 @@ export class Ppo implements Algorithm<PpoExperience> {
         { gamma: c.gamma, lam: c.lam },
       );
       const mask = s.actionMask.map((r) => r.slice(start));
+      const tis =
+        c.tisCap === null ? null : rolloutTISWeights(s.logprobs, sampled, start, c.tisCap);
       const metrics: StepMetrics = {
         ...experienceMetrics({
           reward: score,
@@ -128,6 +134,7 @@ export class Ppo implements Algorithm<PpoExperience> {
         'kl/ctl': c.klCtl,
         'returns/advantage_mean': mean(gae.advantages.flat()),
         'critic/value_mean': mean(gae.values.flatMap((r) => r.slice(start))),
+        ...(tis && { 'rollout/tis_weight_mean': responseTokenMean(tis, s.actionMask, start) }),
       };
       const batch = {
         inputIds: sampled.inputIds,
@@ -144,6 +151,7 @@ export class Ppo implements Algorithm<PpoExperience> {
         oldValues: gae.values.map((r) => r.slice(start)),
         mask,
         responseTokens: mask.flat().reduce((a, b) => a + b, 0),
+        tisWeights: tis ? tis.map((r) => r.slice(start)) : null,
         dispose: () => disposeBatch(batch),
       };
     } catch (e) {
@@ -178,6 +186,7 @@ export class Ppo implements Algorithm<PpoExperience> {
             k(experience.oldValues),
             k(experience.mask),
           ];
+          const tis = experience.tisWeights ? k(experience.tisWeights) : undefined;
           try {
             // 5. actor: clipped surrogate on the response columns
             this.actorUpdater.addMicroBatch(() => {
@@ -190,7 +199,7 @@ export class Ppo implements Algorithm<PpoExperience> {
               clipped +=
                 tf.tidy(() => clipFraction(lp, old, mask, c.cliprange).dataSync()[0] as number) *
                 (e - s);
-              return actorLoss(lp, old, adv, mask, c.cliprange, tokens);
+              return actorLoss(lp, old, adv, mask, c.cliprange, tokens, tis);
             });
             // 6. critic: clipped value loss against the GAE returns
             this.criticUpdater.addMicroBatch(() => {
@@ -199,7 +208,7 @@ export class Ppo implements Algorithm<PpoExperience> {
               return criticLoss(v, oldV, ret, mask, c.cliprangeValue, tokens);
             });
           } finally {
-            tf.dispose([old, adv, ret, oldV, mask]);
+            tf.dispose([old, adv, ret, oldV, mask, ...(tis ? [tis] : [])]);
             disposeBatch(part);
           }
         }

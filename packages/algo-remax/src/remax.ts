@@ -23,6 +23,8 @@ import {
   RemaxError,
   type RolloutSequences,
   responseSums,
+  responseTokenMean,
+  rolloutTISWeights,
   type SequenceBatch,
   type StepMetrics,
   scoreInMicroBatches,
@@ -100,12 +102,23 @@ export class ReMax implements Algorithm<RemaxExperience> {
       );
       // 4. returns: the greedy baseline and the per-step KL penalty
       const start = sampled.promptLength - 1;
-      const { advantages, clipped, returns } = remaxReturnsFromScores(
-        scores,
-        reward,
-        greedyReward,
-        { start, klCtl: this.kl.value, gamma: c.gamma, rewardClip: c.rewardClip },
-      );
+      const {
+        advantages,
+        clipped,
+        returns: plainReturns,
+      } = remaxReturnsFromScores(scores, reward, greedyReward, {
+        start,
+        klCtl: this.kl.value,
+        gamma: c.gamma,
+        rewardClip: c.rewardClip,
+      });
+      // 5. optional truncated importance sampling: the returns are constants, so weighting
+      //    them weights each token's loss term without a gradient through the weight
+      const tis =
+        c.tisCap === null ? null : rolloutTISWeights(scores.logprobs, sampled, start, c.tisCap);
+      const returns = tis
+        ? plainReturns.map((row, b) => row.map((r, t) => r * (tis[b]?.[t] as number)))
+        : plainReturns;
       const penaltyPerSequence = responseSums(scores.kl, scores.actionMask, start);
       const generated = sum(sampled.responseLengths) + sum(greedy.responseLengths);
       const metrics: StepMetrics = {
@@ -123,6 +136,7 @@ export class ReMax implements Algorithm<RemaxExperience> {
         'returns/advantage_mean': mean(advantages),
         'kl/ctl': this.kl.value,
         'response/greedy_length_mean': mean(greedy.responseLengths),
+        ...(tis && { 'rollout/tis_weight_mean': responseTokenMean(tis, scores.actionMask, start) }),
       };
       const batch = {
         inputIds: sampled.inputIds,

@@ -11,7 +11,9 @@ export type RemaxErrorCode =
   | 'E_BACKEND'
   | 'E_TOKENIZER'
   | 'E_NUMERIC'
-  | 'E_STATE';
+  | 'E_STATE'
+  /** A serving engine (vLLM or `serve`) failed or answered something malformed. */
+  | 'E_ENGINE';
 
 export interface RemaxErrorDetails {
   /** File the problem was found in, when there is one. */

@@ -2,7 +2,10 @@ import type { Architecture } from './architecture.js';
 
 export const F32 = 4;
 
-/** One component of a plan and the phase it is alive in. */
+/** Which process holds a component: the trainer, or a serving engine (vLLM) at 7B. */
+export type PlanProcess = 'trainer' | 'rollout engine (vLLM)' | 'reward engine (vLLM)';
+
+/** One component of a plan, the phase it is alive in and the process holding it. */
 export interface PlanRow {
   component: string;
   params: number | null;
@@ -10,6 +13,8 @@ export interface PlanRow {
   note: string;
   /** resident: the whole run; generation / training: only during that phase of a step. */
   phase: 'resident' | 'generation' | 'training';
+  /** Default 'trainer'. */
+  process?: PlanProcess;
 }
 
 /** A row alive for the whole run. */

@@ -8,12 +8,21 @@ import {
   loraParameterCount,
   parameterCount,
 } from './architecture.js';
-import { F32, layerActivationFloats, type PlanRow, resident } from './memoryModel.js';
+import {
+  F32,
+  layerActivationFloats,
+  type PlanProcess,
+  type PlanRow,
+  resident,
+} from './memoryModel.js';
 
 /** Largest [rows, V] logits chunk the fused head ops make (core's default, 4M floats). */
 const HEAD_CHUNK = 1 << 22;
 
-export type { PlanRow };
+export type { PlanProcess, PlanRow };
+
+/** bf16: what vLLM holds a bf16 checkpoint in (--dtype auto). */
+const BF16 = 2;
 
 export interface Plan {
   backend: string;
@@ -29,6 +38,8 @@ export interface Plan {
   /** Memory the backend can use, when known. */
   limitBytes: number | null;
   fits: boolean | null;
+  /** Memory per process (the trainer's is totalBytes) when rollout or reward run on an engine. */
+  processes: { process: PlanProcess; bytes: number }[];
 }
 
 /** KV cache bytes for `rows` sequences of `seqLen` tokens. */
@@ -68,6 +79,7 @@ export function planRun(
   // LoRA: the base is frozen, only the adapters have gradients and AdamW moments, and
   // the reference is the policy with its adapters off (no second copy)
   const lora = config.lora;
+  const remoteRollout = config.rollout.engine === 'openai';
   const pTrain = lora ? loraParameterCount(policy, lora) : pPolicy;
   const rows: PlanRow[] = [
     resident(
@@ -96,13 +108,38 @@ export function planRun(
     lora
       ? resident('reference weights', 0, 0, 'the policy with adapters off')
       : resident('reference weights', pPolicy, pPolicy * F32, 'frozen copy of the policy'),
-    resident('reward model weights', pReward, pReward * F32, 'frozen'),
+    config.reward.engine === 'remote'
+      ? {
+          ...resident(
+            'reward model weights',
+            pReward,
+            pReward * BF16,
+            'bf16, served for POST /classify (converted with convert-rm)',
+          ),
+          process: 'reward engine (vLLM)',
+        }
+      : resident('reward model weights', pReward, pReward * F32, 'frozen'),
+    ...(remoteRollout
+      ? [
+          {
+            ...resident(
+              'policy weights (engine copy)',
+              pPolicy,
+              pPolicy * BF16,
+              'bf16, the base model vLLM samples from (LoRA adapters on top)',
+            ),
+            process: 'rollout engine (vLLM)' as const,
+          },
+        ]
+      : []),
     {
       component: 'KV cache (generation)',
       params: null,
-      bytes: kvCacheBytes(policy, genRows, seq),
-      note: `${genRows} rows x ${seq} tokens: ${describeShape(config.train.batch_size, shape)}`,
+      // vLLM's paged KV cache holds bf16; its real size is what --gpu-memory-utilization leaves
+      bytes: kvCacheBytes(policy, genRows, seq) / (remoteRollout ? F32 / BF16 : 1),
+      note: `${genRows} rows x ${seq} tokens: ${describeShape(config.train.batch_size, shape)}${remoteRollout ? ', bf16 (at least; vLLM pre-allocates)' : ''}`,
       phase: 'generation',
+      ...(remoteRollout ? { process: 'rollout engine (vLLM)' as const } : {}),
     },
     {
       component: 'activations (training)',
@@ -123,11 +160,17 @@ export function planRun(
       microBatch: mb,
     }),
   ];
+  const onTrainer = (r: PlanRow) => (r.process ?? 'trainer') === 'trainer';
   const sum = (phase: PlanRow['phase']) =>
-    rows.filter((r) => r.phase === phase).reduce((s, r) => s + r.bytes, 0);
+    rows.filter((r) => onTrainer(r) && r.phase === phase).reduce((s, r) => s + r.bytes, 0);
   const residentBytes = sum('resident');
   const transientBytes = Math.max(sum('generation'), sum('training'));
   const totalBytes = residentBytes + transientBytes;
+  const processes: Plan['processes'] = [{ process: 'trainer', bytes: totalBytes }];
+  for (const process of ['rollout engine (vLLM)', 'reward engine (vLLM)'] as const) {
+    const held = rows.filter((r) => r.process === process);
+    if (held.length > 0) processes.push({ process, bytes: held.reduce((s, r) => s + r.bytes, 0) });
+  }
   const limitBytes = options.limitBytes ?? defaultLimit(backend);
   return {
     backend,
@@ -139,6 +182,7 @@ export function planRun(
     totalBytes,
     limitBytes,
     fits: limitBytes === null ? null : totalBytes <= limitBytes,
+    processes,
   };
 }
 
@@ -162,15 +206,24 @@ export function formatBytes(n: number): string {
 
 /** The plan as a markdown table plus a verdict line. */
 export function formatPlan(plan: Plan): string {
+  const several = plan.processes.length > 1;
   const lines = [
     `| component | parameters | memory | note |`,
     `|---|---:|---:|---|`,
     ...plan.rows.map(
       (r) =>
-        `| ${r.component} | ${r.params === null ? '' : r.params.toLocaleString('en-US')} | ${formatBytes(r.bytes)} | ${r.note} |`,
+        `| ${r.component} | ${r.params === null ? '' : r.params.toLocaleString('en-US')} | ${formatBytes(r.bytes)} | ${several ? `[${r.process ?? 'trainer'}] ` : ''}${r.note} |`,
     ),
-    `| **peak estimate** | | **${formatBytes(plan.totalBytes)}** | resident ${formatBytes(plan.residentBytes)} + largest phase (generation or training) ${formatBytes(plan.transientBytes)} |`,
+    `| **peak estimate${several ? ' (trainer)' : ''}** | | **${formatBytes(plan.totalBytes)}** | resident ${formatBytes(plan.residentBytes)} + largest phase (generation or training) ${formatBytes(plan.transientBytes)} |`,
   ];
+  if (several) {
+    lines.push(
+      '',
+      '| process | memory |',
+      '|---|---:|',
+      ...plan.processes.map((p) => `| ${p.process} | ${formatBytes(p.bytes)} |`),
+    );
+  }
   const verdict =
     plan.fits === null
       ? `backend ${plan.backend}: memory limit unknown (pass --memory-limit to compare)`

@@ -1,7 +1,14 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Algorithm, initBackend, RemaxError, Rng, type StepMetrics, tf } from '@remax/core';
-import { makeRewardFn } from '@remax/reward-ultrarm';
+import {
+  type Algorithm,
+  initBackend,
+  isRemaxError,
+  RemaxError,
+  Rng,
+  type StepMetrics,
+  tf,
+} from '@remax/core';
 import YAML from 'yaml';
 import { assertInputsExist } from '../config/load.js';
 import type { RunConfig } from '../config/schema.js';
@@ -13,7 +20,7 @@ import {
   type TrainerState,
   writeCheckpoint,
 } from './checkpoint.js';
-import { makeGenerateFn } from './generateFn.js';
+import { engineStopped, makeEngines } from './engines.js';
 import { headlineMetrics } from './headline.js';
 import { checkLoraConfig, saveFinalPolicy, savePolicyState } from './lora.js';
 import { appendMetrics, METRICS_FILE, readMetrics, type StepRecord } from './metrics.js';
@@ -139,13 +146,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const rng = Rng.fromState(state.rng);
   const genStats = { lastTokens: 0, lastSeconds: 0 };
   let lastScored: { texts: string[]; rewards: Float32Array }[] = [];
-  const reward = makeRewardFn(models.reward, models.tokenizer, (s) => {
+  const { generate, reward } = makeEngines(config, models, genStats, (s) => {
     lastScored.push({ texts: s.texts, rewards: s.rewards });
   });
   const context = {
     policy: models.trainPolicy,
     reference: models.reference,
-    generate: makeGenerateFn(models.policy, config, models.tokenizer.eosId, genStats),
+    generate,
     reward,
     rng,
     ...(models.critic ? { critic: models.critic } : {}),
@@ -172,10 +179,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   );
   let lastCheckpoint: string | null = null;
   let stopped: TrainResult['stopped'] = 'done';
-  const saveCheckpoint = async () => {
+  const saveCheckpoint = async (rngState = rng.state()) => {
     lastCheckpoint = await writeCheckpoint(
       runDir,
-      { ...state, rng: rng.state() },
+      { ...state, rng: rngState },
       algorithm.getState(),
       async (dir) => {
         await savePolicyState(models.policy, dir, config);
@@ -197,12 +204,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         .map((i) => prompts.train[i]?.prompt ?? '');
       lastScored = [];
       const t0 = performance.now();
+      const rngBefore = rng.state();
       const { metrics, peakBytes } = await runStep(
         algorithm,
         models.tokenizer,
         texts,
         chatTemplate,
-      );
+      ).catch(async (e: unknown) => {
+        if (!isRemaxError(e, 'E_ENGINE')) throw e;
+        await saveCheckpoint(rngBefore); // the failed step redone on --resume, same seeds
+        throw engineStopped(e, runDir, state.step);
+      });
       const seconds = (performance.now() - t0) / 1000;
       state = {
         ...state,

@@ -36,6 +36,7 @@ export {
   type RemaxErrorCode,
   type RemaxErrorDetails,
 } from './errors.js';
+export { accumulateMicroBatches } from './microBatchTraining.js';
 export {
   allocateHost,
   type ChunkOptions,
@@ -90,6 +91,7 @@ export {
   GroupAlgorithm,
   type GroupExperience,
   type GroupSettings,
+  type GroupStepOptions,
   groupMeans,
   groupSettingsFields,
   type KLController,
@@ -115,6 +117,7 @@ export {
   unbiasedStd,
 } from './rl/index.js';
 export { Rng, type RngState } from './rng.js';
+export { experienceFromSampled } from './sampledRows.js';
 export { tokenFractionReward } from './simpleReward.js';
 export {
   logprobAbsDiff,
@@ -126,10 +129,12 @@ export {
   std,
   TensorBytesWatermark,
   trainPhaseMetrics,
+  updateMetrics,
 } from './stepMetrics.js';
 export { tf } from './tf.js';
 export type { Policy, RewardModel, TokenBatch } from './types.js';
 export {
+  microBatchSizeField,
   type OptimizerSettings,
   optimizerFields,
   ParameterUpdater,

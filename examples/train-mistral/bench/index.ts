@@ -27,10 +27,9 @@ import {
   UltraValueModel,
 } from '@remax/reward-ultrarm';
 import { padBatch, Tokenizer } from '@remax/tokenizer';
-import { algorithmFactories } from '../src/algorithms.js';
 import { loadRunConfig } from '../src/config/load.js';
 import { readPromptSource } from '../src/data/prepare.js';
-import { algorithmConfig } from '../src/run/algoConfig.js';
+import { createAlgorithm } from '../src/registry/lookup.js';
 import { makeGenerateFn } from '../src/run/generateFn.js';
 import { promptIds } from '../src/run/prompts.js';
 import { type AnchorResult, anchorHint, findAnchor, median, runAnchor } from './anchor.js';
@@ -123,9 +122,7 @@ async function runOne(variant: Variant): Promise<StepLine> {
   const rows = texts.map((t) => promptIds(policyTok, t));
   const padded = padBatch(rows, { padId: policyTok.eosId, padding: 'left' });
   const genStats = { lastTokens: 0, lastSeconds: 0 };
-  const factory = algorithmFactories[algo];
-  if (!factory) throw new Error(`algorithm ${algo} is not installed`);
-  const algorithm = factory.create(algorithmConfig(config, 1), {
+  const algorithm = createAlgorithm(config, 1, {
     policy: lora ? adapterPolicy(policy) : policy,
     reference,
     generate: makeGenerateFn(policy, config, policyTok.eosId, genStats),

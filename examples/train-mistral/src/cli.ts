@@ -6,11 +6,11 @@ import { isRemaxError } from '@remax/core';
 import { convertUltraRMForVllm } from '@remax/reward-ultrarm';
 import { Tokenizer } from '@remax/tokenizer';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { algorithmFactories } from './algorithms.js';
 import { defaultConfigPath, loadRunConfig, parseRunConfig } from './config/load.js';
-import type { AlgoName, RunConfig } from './config/schema.js';
+import type { RunConfig } from './config/schema.js';
 import { type PreparedPrompt, readPromptSource, selectPrompts, toJsonl } from './data/prepare.js';
 import { formatBytes, formatPlan, planRun } from './plan/plan.js';
+import { type AlgoName, algoNames, parseAlgoList } from './registry/lookup.js';
 import { ablate } from './run/ablate.js';
 import { evaluatePair } from './run/evaluate.js';
 import { readMetrics } from './run/metrics.js';
@@ -23,7 +23,7 @@ import { type ServeCommandOptions, serveModels } from './serve/serve.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 const algoOption = () =>
-  new Option('--algo <name>', 'algorithm (overrides the config)').choices(['remax', 'ppo']);
+  new Option('--algo <name>', 'algorithm (overrides the config)').choices(algoNames);
 const setOption = () =>
   new Option('--set <key=value>', 'override a config key (repeatable), e.g. --set kl_ctl=0.05')
     .argParser(collect)
@@ -41,14 +41,20 @@ function intList(value: string): number[] {
   return out;
 }
 
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
 const program = new Command()
   .name('remax-train-mistral')
-  .description('Align Mistral with ReMax (or PPO) on tfjs: train, evaluate, ablate, plan.')
+  .description(`Align Mistral on tfjs with ${algoNames.join(', ')}: train, evaluate, ablate, plan.`)
   .showHelpAfterError();
 
 program
   .command('train')
-  .description('train the policy (ReMax or PPO, from the config field `algo`)')
+  .description(`train the policy with the config's \`algo\` (${algoNames.join(' | ')})`)
   .addOption(configOption())
   .addOption(algoOption())
   .addOption(setOption())
@@ -78,7 +84,6 @@ program
       }
       const result = await train({
         config,
-        factories: algorithmFactories,
         runDir,
         resume: opts.resume !== undefined,
         progress: opts.progress && process.stderr.isTTY === true,
@@ -153,11 +158,23 @@ program
 
 program
   .command('ablate')
-  .description('run the same config under several algorithms and seeds; table + overlaid charts')
+  .description(
+    'run the config under several algorithms and seeds at one generation budget; tables + overlaid charts',
+  )
   .addOption(configOption())
   .addOption(setOption())
-  .option('--algos <list>', 'comma-separated algorithms', 'remax,ppo')
+  .option('--algos <list>', 'comma-separated algorithms', algoNames.join(','))
   .option('--seeds <list>', 'comma-separated seeds', intList, [1, 2])
+  .option(
+    '--responses-per-step <n>',
+    "responses every algorithm generates per step (default: what the config's algorithm generates)",
+    positiveInt,
+  )
+  .option(
+    '--reuse',
+    'keep finished runs of the same config in --out (continue an interrupted ablation)',
+  )
+  .option('--report-only', 'train nothing: tables and charts from the finished runs in --out')
   .option('--out <dir>', 'output directory', 'runs/ablate')
   .option('--no-progress', 'no progress bar')
   .action(
@@ -167,19 +184,19 @@ program
       algos: string;
       seeds: number[];
       out: string;
+      responsesPerStep?: number;
+      reuse?: boolean;
+      reportOnly?: boolean;
       progress: boolean;
     }) => {
-      const algos = opts.algos.split(',').map((s) => s.trim());
-      for (const a of algos) {
-        if (a !== 'remax' && a !== 'ppo')
-          throw new InvalidArgumentError(`unknown algorithm ${a} (remax | ppo)`);
-      }
+      const algos = parseAlgoList(opts.algos);
       const { config } = loadRunConfig(opts.config, { set: opts.set });
       const { table } = await ablate({
         config,
-        factories: algorithmFactories,
-        algos: algos as AlgoName[],
+        algos,
         seeds: opts.seeds,
+        ...(opts.responsesPerStep === undefined ? {} : { responsesPerStep: opts.responsesPerStep }),
+        existing: opts.reportOnly ? 'only' : opts.reuse ? 'reuse' : 'retrain',
         outDir: resolve(opts.out),
         progress: opts.progress && process.stderr.isTTY === true,
       });

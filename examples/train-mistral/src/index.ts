@@ -1,3 +1,4 @@
+export { algorithms } from './algorithms.js';
 export {
   assertInputsExist,
   type ConfigOverrides,
@@ -9,7 +10,6 @@ export {
 } from './config/load.js';
 export { configKeyPaths, resolveKey } from './config/overrides.js';
 export {
-  type AlgoName,
   type FiltersConfig,
   type RunConfig,
   runConfigSchema,
@@ -26,7 +26,29 @@ export {
   toJsonl,
 } from './data/prepare.js';
 export { type Architecture, architectureOf, parameterCount } from './plan/architecture.js';
+export {
+  type MemoryInputs,
+  type MemoryModel,
+  policyOnlyMemory,
+  trainedCriticMemory,
+} from './plan/memoryModel.js';
 export { formatPlan, type Plan, type PlanRow, planRun } from './plan/plan.js';
+export {
+  type AlgorithmSpec,
+  defineAlgorithm,
+  type RegisteredAlgorithm,
+  type SharedSettings,
+} from './registry/defineAlgorithm.js';
+export { describeShape, type GenerationShape, responsesPerPrompt } from './registry/generation.js';
+export {
+  type AlgoName,
+  algoNames,
+  algorithmNamed,
+  createAlgorithm,
+  generationShape,
+  parseAlgoList,
+  sharedSettings,
+} from './registry/lookup.js';
 export { lineChartSpec, renderSvg, svgToPng } from './report/charts.js';
 export { chartsFor, type ReportInput, type RunSeries, writeReport } from './report/report.js';
 export { appendMetrics, readMetrics, type StepRecord } from './run/metrics.js';

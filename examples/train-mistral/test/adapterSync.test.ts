@@ -9,7 +9,6 @@ import { isRemaxError, tf } from '@remax/core';
 import { loadAdapter, loadCausalLM } from '@remax/model-mistral';
 import { generate } from '@remax/rollout';
 import { describe, expect, it } from 'vitest';
-import { algorithmFactories } from '../src/algorithms.js';
 import { loadRunConfig } from '../src/config/load.js';
 import { adapterSync } from '../src/run/adapterSync.js';
 import { checkEngineConfig } from '../src/run/engines.js';
@@ -151,7 +150,6 @@ describe('adapter sync', () => {
         config: loadRunConfig(tinyYaml, {
           set: LORA_SYNC.filter((s) => !s.startsWith('sync.')),
         }).config,
-        factories: algorithmFactories,
         runDir: mkdtempSync(join(tmpdir(), 'remax-lora-local-')),
         progress: false,
       });
@@ -168,7 +166,7 @@ describe('adapter sync', () => {
           ],
         });
         expect(config.rollout.allow_stale_weights).toBe(false);
-        remote = await train({ config, factories: algorithmFactories, runDir, progress: false });
+        remote = await train({ config, runDir, progress: false });
       } finally {
         await engine.close();
       }
@@ -215,7 +213,6 @@ describe('adapter sync', () => {
       try {
         const resumed = await train({
           config,
-          factories: algorithmFactories,
           runDir: resumedDir,
           resume: true,
           progress: false,

@@ -6,19 +6,11 @@ import { isRemaxError } from '@remax/core';
 import { describe, expect, it } from 'vitest';
 import { assertInputsExist, loadRunConfig } from '../src/config/load.js';
 import { configKeyPaths, resolveKey } from '../src/config/overrides.js';
+import { errorOf } from './support/helpers.js';
 
 const configs = fileURLToPath(new URL('../configs/', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'remax-config-'));
 const tinyYaml = join(configs, 'tiny.yaml');
-
-function errorOf(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('run configs', () => {
   it('loads the three shipped configs', () => {
@@ -87,13 +79,14 @@ describe('run configs', () => {
   });
 
   it('exposes the ReMax KL estimator and adaptive controller, with the algorithm defaults', async () => {
-    const { algorithmConfig } = await import('../src/run/algoConfig.js');
+    const { algorithmNamed, sharedSettings } = await import('../src/registry/lookup.js');
     const plain = loadRunConfig(tinyYaml).config;
     expect(plain.remax).toMatchObject({ kl_estimator: 'k1', kl_target: null, kl_horizon: 10000 });
     const { config } = loadRunConfig(tinyYaml, {
       set: ['remax.kl_penalty=sampled', 'kl_estimator=k3', 'kl_target=0.5', 'kl_horizon=200'],
     });
-    expect(algorithmConfig(config, 10)).toMatchObject({
+    const remax = algorithmNamed('remax');
+    expect(remax.factoryConfig(config.remax, sharedSettings(config, 10))).toMatchObject({
       klPenalty: 'sampled',
       klEstimator: 'k3',
       klTarget: 0.5,

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isRemaxError } from '@remax/core';
 import { describe, expect, it } from 'vitest';
-import { algorithmFactories } from '../src/algorithms.js';
 import { loadRunConfig } from '../src/config/load.js';
 import { checkEngineConfig, endpointOf } from '../src/run/engines.js';
 import { train } from '../src/run/train.js';
@@ -66,7 +65,6 @@ describe('engines', () => {
       const local = loadRunConfig(tinyYaml, { set: FAST_ENGINE }).config;
       const inProcess = await train({
         config: local,
-        factories: algorithmFactories,
         runDir: mkdtempSync(join(tmpdir(), 'remax-local-')),
         progress: false,
       });
@@ -78,7 +76,6 @@ describe('engines', () => {
         }).config;
         remote = await train({
           config,
-          factories: algorithmFactories,
           runDir: mkdtempSync(join(tmpdir(), 'remax-remote-')),
           progress: false,
         });
@@ -113,7 +110,6 @@ describe('engines', () => {
       try {
         const resumed = await train({
           config,
-          factories: algorithmFactories,
           runDir,
           resume: true,
           progress: false,

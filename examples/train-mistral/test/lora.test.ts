@@ -2,7 +2,6 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { algorithmFactories } from '../src/algorithms.js';
 import { loadRunConfig } from '../src/config/load.js';
 import { latestCheckpoint } from '../src/run/checkpoint.js';
 import { readMetrics } from '../src/run/metrics.js';
@@ -25,7 +24,6 @@ describe('train with LoRA', () => {
       const resumed = mkdtempSync(join(tmpdir(), 'remax-lora-resumed-'));
       const run = await train({
         config,
-        factories: algorithmFactories,
         runDir: straight,
         progress: false,
       });
@@ -34,14 +32,12 @@ describe('train with LoRA', () => {
       expect(run.records.at(-1)?.kl).toBeGreaterThan(0);
       await train({
         config,
-        factories: algorithmFactories,
         runDir: resumed,
         progress: false,
         stopAfter: 2,
       });
       await train({
         config,
-        factories: algorithmFactories,
         runDir: resumed,
         progress: false,
         resume: true,
@@ -88,7 +84,6 @@ describe('train with LoRA', () => {
       const runDir = mkdtempSync(join(tmpdir(), 'remax-lora-ppo-'));
       const result = await train({
         config,
-        factories: algorithmFactories,
         runDir,
         progress: false,
       });
@@ -111,7 +106,6 @@ describe('train with LoRA', () => {
       const { config } = loadRunConfig(tinyYaml, { set: [...LORA, ...set] });
       return train({
         config,
-        factories: algorithmFactories,
         runDir: mkdtempSync(join(tmpdir(), 'remax-lora-bad-')),
         progress: false,
       });
@@ -126,7 +120,6 @@ describe('train with LoRA', () => {
     await expect(
       train({
         config,
-        factories: algorithmFactories,
         runDir: mkdtempSync(join(tmpdir(), 'remax-lora-bad-')),
         progress: false,
       }),

@@ -5,7 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { CHART_HEIGHT, CHART_WIDTH, chartFontFile, pngSize } from '../src/report/charts.js';
 import { chartsFor, writeReport } from '../src/report/report.js';
 import { readSampleLines, reportSamples, SAMPLES_FILE } from '../src/report/samples.js';
-import { ablationRow, ablationTable } from '../src/run/ablate.js';
+import {
+  ablationRow,
+  ablationSummary,
+  ablationTable,
+  meanOverSeeds,
+  meanSd,
+} from '../src/run/ablate.js';
 import type { StepRecord } from '../src/run/metrics.js';
 import { appendMetrics, readMetrics } from '../src/run/metrics.js';
 
@@ -78,7 +84,10 @@ describe('ablation table', () => {
   it('summarises the last 5 steps and shows n/a where an algorithm has no value', () => {
     const remax = Array.from({ length: 10 }, (_, i) => record(i + 1, i));
     const ppo = remax.map((r) => ({ ...r, greedy_reward: null, peak_tensor_bytes: 3 * 1024 ** 2 }));
-    const rows = [ablationRow('remax', 1, remax), ablationRow('ppo', 1, ppo)];
+    const rows = [
+      ablationRow('remax', 1, remax, '16 x (1 + 1 greedy)'),
+      ablationRow('ppo', 1, ppo, '32 x 1'),
+    ];
     // rewards 5..9 in the last five steps
     expect(rows[0]?.final_reward).toBe(7);
     expect(rows[0]?.final_greedy_reward).toBeCloseTo(6.9, 12);
@@ -86,8 +95,30 @@ describe('ablation table', () => {
     expect(rows[0]?.seconds_per_step).toBe(1.5);
     const table = ablationTable(rows);
     expect(table.split('\n')).toHaveLength(4);
-    expect(table).toContain('| ppo | 1 | 10 | 7.0000 | n/a |');
+    expect(table).toContain('| ppo | 1 | 32 x 1 | 10 | 7.0000 | n/a |');
     expect(table).toContain('3.00 MiB');
+  });
+
+  it('summarises each algorithm over its seeds: mean ± sample sd, n/a where it has no value', () => {
+    const run = (offset: number) =>
+      Array.from({ length: 10 }, (_, i) => ({ ...record(i + 1, i), reward: i + offset }));
+    const rows = [1, 2, 3].flatMap((seed) => [
+      ablationRow('remax', seed, run(seed), '16 x (1 + 1 greedy)'),
+      ablationRow(
+        'ppo',
+        seed,
+        run(2 * seed).map((r) => ({ ...r, greedy_reward: null })),
+        '32 x 1',
+      ),
+    ]);
+    const summary = ablationSummary(rows).split('\n');
+    expect(summary).toHaveLength(4);
+    // final rewards 8, 9, 10 (mean 9, sd 1) and 9, 11, 13 (mean 11, sd 2)
+    expect(summary[2]).toMatch(/^\| remax \| 16 x \(1 \+ 1 greedy\) \| 3 \| 9\.000 ± 1\.000 \|/);
+    expect(summary[3]).toMatch(/^\| ppo \| 32 x 1 \| 3 \| 11\.000 ± 2\.000 \| n\/a \|/);
+    expect(meanSd([null])).toBeNull();
+    const curve = meanOverSeeds([run(1), run(3)]);
+    expect(curve.map((r) => r.reward)).toEqual(run(2).map((r) => r.reward));
   });
 });
 
@@ -107,7 +138,7 @@ describe('report samples', () => {
       ].join('\n')}\n`,
     );
     const lines = readSampleLines(dir);
-    expect(reportSamples(lines, 'remax')).toEqual([
+    expect(reportSamples(lines, { samplesPerPrompt: 1, greedy: true })).toEqual([
       {
         step: 5,
         prompt: 'p0',
@@ -126,7 +157,8 @@ describe('report samples', () => {
       },
     ]);
     // PPO has no greedy call: its rows stay without one
-    expect(reportSamples(lines.slice(0, 2), 'ppo')[0]).not.toHaveProperty('greedy_response');
+    const ppo = { samplesPerPrompt: 1, greedy: false };
+    expect(reportSamples(lines.slice(0, 2), ppo)[0]).not.toHaveProperty('greedy_response');
     writeFileSync(join(dir, SAMPLES_FILE), '{"step": 1}\n');
     expect(() => readSampleLines(dir)).toThrow(/samples\.jsonl/);
   });

@@ -2,7 +2,6 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { algorithmFactories } from '../src/algorithms.js';
 import { loadRunConfig } from '../src/config/load.js';
 import { planRun } from '../src/plan/plan.js';
 import { latestCheckpoint } from '../src/run/checkpoint.js';
@@ -20,10 +19,9 @@ describe('train', () => {
       const { config } = loadRunConfig(tinyYaml, { set: [...FAST, 'train.max_steps=4'] });
       const straight = mkdtempSync(join(tmpdir(), 'remax-straight-'));
       const resumed = mkdtempSync(join(tmpdir(), 'remax-resumed-'));
-      await train({ config, factories: algorithmFactories, runDir: straight, progress: false });
+      await train({ config, runDir: straight, progress: false });
       const first = await train({
         config,
-        factories: algorithmFactories,
         runDir: resumed,
         progress: false,
         stopAfter: 2,
@@ -32,7 +30,6 @@ describe('train', () => {
       expect(first.records).toHaveLength(2);
       const second = await train({
         config,
-        factories: algorithmFactories,
         runDir: resumed,
         progress: false,
         resume: true,
@@ -75,7 +72,6 @@ describe('train', () => {
       const runDir = mkdtempSync(join(tmpdir(), 'remax-ppo-'));
       const result = await train({
         config,
-        factories: algorithmFactories,
         runDir,
         progress: false,
       });

@@ -1,6 +1,5 @@
 import { fileURLToPath } from 'node:url';
 import { openCheckpoint } from '@remax/safetensors';
-import { algorithmFactories } from '../src/algorithms.js';
 import type { RunConfig } from '../src/config/schema.js';
 import type { StepRecord } from '../src/run/metrics.js';
 import { train } from '../src/run/train.js';
@@ -83,7 +82,6 @@ export async function trainUntilEngineDies(
 ): Promise<unknown> {
   return train({
     config,
-    factories: algorithmFactories,
     runDir,
     progress: false,
     onStep: (r) => {

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { algorithmFactories } from '../src/algorithms.js';
 import { loadRunConfig } from '../src/config/load.js';
 import { readMetrics } from '../src/run/metrics.js';
 import { train } from '../src/run/train.js';
@@ -28,7 +27,7 @@ describe('a real run with report_to: [tensorboard]', () => {
       ],
     });
     const runDir = mkdtempSync(join(tmpdir(), 'remax-tb-run-'));
-    const common = { config, factories: algorithmFactories, runDir, progress: false };
+    const common = { config, runDir, progress: false };
     expect((await train({ ...common, stopAfter: 2 })).stopped).toBe('stop-after');
     expect((await train({ ...common, resume: true })).stopped).toBe('done');
 

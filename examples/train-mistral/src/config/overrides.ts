@@ -1,6 +1,7 @@
 import { RemaxError } from '@remax/core';
 import YAML from 'yaml';
 import type { z } from 'zod';
+import { algoNames } from '../registry/lookup.js';
 import { runConfigSchema } from './schema.js';
 
 /** Every settable key path of the run config (`optim.lr`, `remax.kl_ctl`, ...). */
@@ -33,16 +34,18 @@ function walk(schema: z.ZodType, prefix: string[], out: string[]): void {
 
 /**
  * Resolves a `--set` key to its full path. A dotted key must be a path of the
- * config; a bare key (`kl_ctl`) must name one leaf, or one leaf under the
- * active algorithm's section when several sections share the name.
+ * config; a bare key (`kl_ctl`) must name one leaf, or one leaf outside the
+ * sections of the algorithms not running (`lr` is `optim.lr` for ReMax, and
+ * ambiguous for PPO, whose section has `critic.lr`).
  */
 export function resolveKey(key: string, algo: string | undefined): string {
   const paths = configKeyPaths();
   if (paths.includes(key)) return key;
   const matches = paths.filter((p) => p.endsWith(`.${key}`));
   if (matches.length === 1) return matches[0] as string;
-  const inAlgo = matches.filter((p) => algo !== undefined && p.startsWith(`${algo}.`));
-  if (inAlgo.length === 1) return inAlgo[0] as string;
+  const inactive = algoNames.filter((n) => n !== algo);
+  const live = matches.filter((p) => !inactive.some((n) => p.startsWith(`${n}.`)));
+  if (live.length === 1) return live[0] as string;
   throw new RemaxError(
     'E_CONFIG',
     matches.length === 0 ? 'unknown config key in --set' : 'ambiguous config key in --set',

@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import { algorithms } from '../algorithms.js';
+import { type AlgoName, algoNames, sharedSettings } from '../registry/lookup.js';
+import { optimSection } from '../registry/optimizer.js';
 
 const positiveInt = z.number().int().positive();
-const nonNegative = z.number().nonnegative();
 const probability = z.number().gt(0).lte(1);
 
 /** A model directory in Hugging Face layout (config.json + weights + tokenizer). */
@@ -74,18 +76,6 @@ export const generationSchema = z.strictObject({
   top_k: z.number().int().nonnegative().default(0),
 });
 
-export const optimSchema = z.strictObject({
-  lr: z.number().positive(),
-  /** Decoupled (AdamW) weight decay. */
-  weight_decay: nonNegative,
-  betas: z.tuple([z.number().gt(0).lt(1), z.number().gt(0).lt(1)]).default([0.9, 0.999]),
-  eps: z.number().positive().default(1e-8),
-  /** Global grad-norm clip (0 = none). */
-  max_grad_norm: nonNegative,
-  schedule: z.enum(['cosine', 'linear', 'constant']),
-  warmup_steps: z.number().int().nonnegative(),
-});
-
 export const trainSchema = z.strictObject({
   epochs: positiveInt,
   /** Stop after this many optimizer steps (null = as many as the prompts allow). */
@@ -94,38 +84,6 @@ export const trainSchema = z.strictObject({
   batch_size: positiveInt,
   /** Sequences per forward/backward pass; gradients accumulate over the batch's micro-batches. */
   micro_batch_size: positiveInt,
-});
-
-export const remaxSchema = z.strictObject({
-  /** full_step: full-vocabulary KL per step (the card); sampled: log-ratio of the sampled token. */
-  kl_penalty: z.enum(['full_step', 'sampled']),
-  /** The sampled-token estimator when kl_penalty is sampled: k1 log-ratio, k2 squared/2, k3 (r-1)-log r. */
-  kl_estimator: z.enum(['k1', 'k2', 'k3']).default('k1'),
-  kl_ctl: nonNegative,
-  /** Adaptive KL controller (Ziegler et al.): target per-sequence KL; null keeps kl_ctl fixed. */
-  kl_target: z.number().positive().nullable().default(null),
-  /** Adaptive KL controller horizon, in sequences. */
-  kl_horizon: z.number().positive().default(10000),
-  /** Clip of reward - greedy reward to [-c, c]. */
-  reward_clip: z.number().positive(),
-  gamma: z.number().gt(0).lte(1),
-  /** Truncated importance sampling cap C: weight min(exp(lp_train - lp_engine), C) per token; null = off. */
-  tis_cap: z.number().positive().nullable().default(null),
-});
-
-export const ppoSchema = z.strictObject({
-  kl_ctl: nonNegative,
-  /** Clip of the reward-model score, DeepSpeed-Chat `clip_reward_value`. */
-  reward_clip: z.number().positive(),
-  gamma: z.number().gt(0).lte(1),
-  lam: z.number().gte(0).lte(1),
-  cliprange: z.number().positive(),
-  cliprange_value: z.number().positive(),
-  ppo_epochs: positiveInt,
-  critic_lr: z.number().positive(),
-  critic_weight_decay: nonNegative,
-  /** Truncated importance sampling cap C: weight min(exp(lp_train - lp_engine), C) per token; null = off. */
-  tis_cap: z.number().positive().nullable().default(null),
 });
 
 export const wandbSchema = z.strictObject({
@@ -261,9 +219,18 @@ function requireEndpoint(remote: string) {
   };
 }
 
-export const runConfigSchema = z.strictObject({
+/**
+ * One section per registered algorithm, named after it: the package's config
+ * fields in snake_case with the package's defaults (src/algorithms.ts).
+ */
+const algorithmSections = Object.fromEntries(
+  algorithms.map((a) => [a.name, a.section.prefault({})]),
+  // fromEntries cannot know its keys are exactly the registered names
+) as Record<AlgoName, z.ZodPrefault<z.ZodObject>>;
+
+const runConfigFields = z.strictObject({
   /** Which algorithm trains the policy: the one field an ablation changes. */
-  algo: z.enum(['remax', 'ppo']),
+  algo: z.enum(algoNames),
   seed: z.number().int().nonnegative(),
   backend: z.enum(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'),
   policy: modelSection,
@@ -291,10 +258,10 @@ export const runConfigSchema = z.strictObject({
   generation: generationSchema,
   /** Where rollouts are generated (docs/scaling-out.md). */
   rollout: rolloutSchema.prefault({}),
-  optim: optimSchema,
+  /** The policy optimizer, @remax/core's settings and defaults (max_grad_norm null = no clipping). */
+  optim: optimSection.prefault({}),
   train: trainSchema,
-  remax: remaxSchema,
-  ppo: ppoSchema,
+  ...algorithmSections,
   output: outputSchema,
   /** LoRA adapters on the policy (the reference is the policy with them off); null = full fine-tuning. */
   lora: loraSchema.nullable().default(null),
@@ -305,9 +272,22 @@ export const runConfigSchema = z.strictObject({
   sync: syncSchema.nullable().default(null),
 });
 
+/**
+ * The run config. Each algorithm section is also validated as its package
+ * validates it (merged with `optim` and `train`), so cross-field rules of the
+ * package fail at load time, named by their YAML key.
+ */
+export const runConfigSchema = runConfigFields.superRefine((config, ctx) => {
+  // the step count is known once the prompts are loaded; any count validates the keys
+  const shared = sharedSettings(config, config.train.max_steps ?? 1);
+  for (const a of algorithms) {
+    for (const issue of a.check(config[a.name], shared)) ctx.addIssue({ code: 'custom', ...issue });
+  }
+});
+
 /** A validated run configuration (defaults applied). */
 export type RolloutConfig = z.output<typeof rolloutSchema>;
-export type RunConfig = z.output<typeof runConfigSchema>;
+export type RunConfig = z.output<typeof runConfigFields>;
 export type LoraRunConfig = z.output<typeof loraSchema>;
 export type FiltersConfig = z.output<typeof filtersSchema>;
-export type AlgoName = RunConfig['algo'];
+export type { AlgoName };

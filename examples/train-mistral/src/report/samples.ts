@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseWith, RemaxError } from '@remax/core';
 import { z } from 'zod';
-import type { AlgoName } from '../config/schema.js';
+import type { GenerationShape } from '../registry/generation.js';
 import type { Sample } from './report.js';
 
 export const SAMPLES_FILE = 'samples.jsonl';
@@ -20,11 +20,11 @@ const sampleLineSchema = z.object({
 export type SampleLine = z.output<typeof sampleLineSchema>;
 
 /**
- * The reward call holding each algorithm's greedy responses: ReMax scores the
- * sampled batch (call 0), then the greedy batch of the same prompts (call 1).
- * PPO has no greedy response.
+ * The reward call holding the greedy responses of an algorithm that decodes
+ * them (its generation shape says so): the sampled batch is scored first
+ * (call 0), the greedy batch of the same prompts next (call 1).
  */
-export const GREEDY_CALL: Readonly<Partial<Record<AlgoName, number>>> = { remax: 1 };
+const GREEDY_CALL = 1;
 
 export function readSampleLines(runDir: string): SampleLine[] {
   const file = join(runDir, SAMPLES_FILE);
@@ -52,11 +52,14 @@ export function readSampleLines(runDir: string): SampleLine[] {
  * the greedy response and reward for the same step and row when the algorithm
  * has them.
  */
-export function reportSamples(lines: readonly SampleLine[], algo: AlgoName, n = 10): Sample[] {
-  const greedyCall = GREEDY_CALL[algo];
+export function reportSamples(
+  lines: readonly SampleLine[],
+  shape: GenerationShape,
+  n = 10,
+): Sample[] {
   const greedy = new Map<string, SampleLine>();
-  if (greedyCall !== undefined) {
-    for (const l of lines) if (l.call === greedyCall) greedy.set(`${l.step}:${l.row}`, l);
+  if (shape.greedy) {
+    for (const l of lines) if (l.call === GREEDY_CALL) greedy.set(`${l.step}:${l.row}`, l);
   }
   return lines
     .filter((l) => l.call === 0)

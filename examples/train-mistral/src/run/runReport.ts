@@ -1,4 +1,6 @@
 import type { RunConfig } from '../config/schema.js';
+import { describeShape } from '../registry/generation.js';
+import { algorithmNamed, generationShape } from '../registry/lookup.js';
 import { writeReport } from '../report/report.js';
 import { readSampleLines, reportSamples } from '../report/samples.js';
 import type { StepRecord } from './metrics.js';
@@ -27,19 +29,29 @@ export async function writeRunReport(
   config: RunConfig,
   records: readonly StepRecord[],
 ): Promise<string> {
-  const samples = reportSamples(readSampleLines(runDir), config.algo);
+  const shape = generationShape(config, config.algo);
+  const samples = reportSamples(readSampleLines(runDir), shape);
   return writeReport(runDir, {
     title: `${config.algo} run: ${runDir}`,
     series: [{ label: config.algo, records }],
     summary: {
       algo: config.algo,
+      'prompts x responses per step': describeShape(config.train.batch_size, shape),
       policy: config.policy.path,
       reward_model: config.reward.path,
+      ...(algorithmNamed(config.algo).needsCritic
+        ? { critic: config.critic.path ?? `${config.reward.path} (the reward model)` }
+        : {}),
       steps: records.length,
       'reward (first 5 steps)': show(windowMean(records, 'reward', 'first')),
       'reward (last 5 steps)': show(windowMean(records, 'reward', 'last')),
-      'greedy reward (first 5)': show(windowMean(records, 'greedy_reward', 'first')),
-      'greedy reward (last 5)': show(windowMean(records, 'greedy_reward', 'last')),
+      // only algorithms that decode a greedy response report its reward
+      ...(shape.greedy
+        ? {
+            'greedy reward (first 5)': show(windowMean(records, 'greedy_reward', 'first')),
+            'greedy reward (last 5)': show(windowMean(records, 'greedy_reward', 'last')),
+          }
+        : {}),
       'KL (last 5)': show(windowMean(records, 'kl', 'last')),
       'seconds per step': show(mean(records.map((r) => r.seconds))),
     },

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  type AlgorithmFactory,
+  type Algorithm,
   initBackend,
   isRemaxError,
   RemaxError,
@@ -11,9 +11,10 @@ import {
 } from '@remax/core';
 import YAML from 'yaml';
 import { assertInputsExist } from '../config/load.js';
-import type { AlgoName, RunConfig } from '../config/schema.js';
+import type { RunConfig } from '../config/schema.js';
+import type { GenerationShape } from '../registry/generation.js';
+import { algorithmNamed, createAlgorithm, generationShape } from '../registry/lookup.js';
 import { ADAPTERS_DIR } from './adapterSync.js';
-import { algorithmConfig } from './algoConfig.js';
 import {
   latestCheckpoint,
   readCheckpointState,
@@ -36,8 +37,6 @@ export const RESOLVED_CONFIG = 'config.yaml';
 
 export interface TrainOptions {
   config: RunConfig;
-  /** The algorithms by name (the CLI passes ReMax and PPO). */
-  factories: Partial<Record<AlgoName, AlgorithmFactory>>;
   /** Run directory (default config.output.dir). */
   runDir?: string;
   /** Continue the run in runDir from its latest checkpoint. */
@@ -81,21 +80,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const { config } = options;
   const runDir = options.runDir ?? config.output.dir;
   await initBackend(config.backend);
-  const factory = options.factories[config.algo];
-  if (!factory) {
-    throw new RemaxError('E_CONFIG', 'unknown algorithm', {
-      field: 'algo',
-      value: config.algo,
-      expected: `one of the installed algorithms: ${Object.keys(options.factories).join(' | ')}`,
-    });
-  }
+  const entry = algorithmNamed(config.algo);
   checkLoraConfig(config);
+  const shape = generationShape(config, config.algo);
   assertInputsExist(config, [
     'policy',
     'reference',
     'reward',
     'data',
-    ...(factory.needsCritic ? (['critic'] as const) : []),
+    ...(entry.needsCritic ? (['critic'] as const) : []),
   ]);
 
   let resumeFrom: string | null = null;
@@ -105,7 +98,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   writeFileSync(join(runDir, RESOLVED_CONFIG), YAML.stringify(config));
 
   const models = await loadRunModels(config, {
-    withCritic: factory.needsCritic,
+    withCritic: entry.needsCritic,
     ...(resumeFrom ? { policyFrom: join(resumeFrom, 'policy') } : {}),
   });
   const { prompts } = await loadRunPrompts(config, models.tokenizer, runDir);
@@ -171,7 +164,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     rng,
     ...(models.critic ? { critic: models.critic } : {}),
   };
-  const algorithm = factory.create(algorithmConfig(config, total), context);
+  const algorithm = createAlgorithm(config, total, context);
   if (restored) {
     algorithm.setState(restored.algoState);
     tf.dispose([...restored.algoState.tensors.values()]);
@@ -256,7 +249,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       reporters.log(record);
       records.push(record);
       if (state.step % config.output.samples_every === 0)
-        writeSamples(runDir, state.step, texts, lastScored);
+        writeSamples(runDir, state.step, texts, lastScored, shape);
       progress.update(record);
       options.onStep?.(record);
 
@@ -305,7 +298,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
  * (10x slower), so it is used only in the bench.
  */
 async function runStep(
-  algorithm: ReturnType<AlgorithmFactory['create']>,
+  algorithm: Algorithm,
   tokenizer: Parameters<typeof promptBatch>[0],
   texts: string[],
   chatTemplate: ReturnType<typeof chatTemplateOf>,
@@ -325,11 +318,16 @@ async function runStep(
   }
 }
 
+/**
+ * Appends the first two rows of each reward call of the step. The sampled
+ * call (the first) holds `samplesPerPrompt` rows per prompt, a greedy call one.
+ */
 function writeSamples(
   runDir: string,
   step: number,
   prompts: readonly string[],
   scored: readonly { texts: string[]; rewards: Float32Array }[],
+  shape: GenerationShape,
 ): void {
   const lines = scored.flatMap((call, callIndex) =>
     call.texts.slice(0, 2).map((text, row) =>
@@ -337,7 +335,7 @@ function writeSamples(
         step,
         call: callIndex,
         row,
-        prompt: prompts[row] ?? null,
+        prompt: prompts[Math.floor(row / (callIndex === 0 ? shape.samplesPerPrompt : 1))] ?? null,
         text,
         reward: call.rewards[row],
       }),

@@ -7,6 +7,7 @@
 //   to its share of the batch (e.g. divided by the batch's total token count).
 import { RemaxError } from '../errors.js';
 import { tf } from '../tf.js';
+import { variableGradsReleasing } from './releasingGrads.js';
 
 export type GradReduction = 'mean' | 'sum';
 
@@ -18,7 +19,8 @@ export function gradsByName(
   const vars = [...params.values()];
   const nameOf = new Map<string, string>();
   for (const [name, v] of params) nameOf.set(v.name, name);
-  const { value, grads } = tf.variableGrads(lossFn, vars);
+  // the same gradients as tf.variableGrads, with the backward's memory freed as it goes
+  const { value, grads } = variableGradsReleasing(lossFn, vars);
   const loss = value.dataSync()[0] as number;
   value.dispose();
   const out = new Map<string, tf.Tensor>();

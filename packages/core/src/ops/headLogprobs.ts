@@ -140,7 +140,7 @@ function chunkForward(
   }
 }
 
-/** dy * (onehot(target) - softmax(logits)) for one chunk, [n, V]. */
+/** dy * (onehot(target) - softmax(logits)) for one chunk, [n, V]; on host memory, written over `logits`. */
 function chunkGradient(
   logits: tf.Tensor2D,
   targets: Int32Array,
@@ -162,15 +162,15 @@ function chunkGradient(
     const hot = tf.cast(tf.oneHot(tf.tensor1d(t, 'int32'), V), 'float32');
     return tf.mul(tf.sub(hot, tf.exp(tf.sub(logits, l))), tf.tensor2d(d, [n, 1]));
   }
-  const g = tf.zeros([n, V]) as tf.Tensor2D;
-  // views after every allocation: a growing wasm heap detaches them
+  // in place over the chunk's own logits (just made by the caller, read by nothing else):
+  // one [n, V] buffer instead of two at the backward's peak; each element is read before
+  // it is written, so the values are those of a separate output
   const x = hostView(logits) as Float32Array;
-  const out = hostView(g) as Float32Array;
   for (let r = 0; r < n; r++) {
     const t = targets[s + r] as number;
     const d = dy[s + r] as number;
-    if (t === NO_TARGET || d === 0) continue;
-    writeLogprobGradRow(out, x, r * V, V, lse[s + r] as number, d, t);
+    if (t === NO_TARGET || d === 0) x.fill(0, r * V, (r + 1) * V);
+    else writeLogprobGradRow(x, x, r * V, V, lse[s + r] as number, d, t);
   }
-  return g;
+  return logits;
 }

@@ -333,26 +333,31 @@ export class CausalLM implements Policy {
         ]);
         let x = embed(this.embed as tf.Tensor2D, ids.data); // [N, H]
         this.layers.forEach((w, li) => {
-          const h = rmsNorm(x, w.ln1 as tf.Tensor1D, d.eps);
-          const [mq, mk, mv, mo, mg, mu, md] = w.modules as [string, ...string[]];
-          const q = applyRope(tf.reshape(this.proj(h, w.q, mq), [N, d.heads, d.headDim]), rope);
-          const k = applyRope(tf.reshape(this.proj(h, w.k, mk), [N, d.kvHeads, d.headDim]), rope);
-          const v = tf.reshape(this.proj(h, w.v, mv), [N, d.kvHeads, d.headDim]) as tf.Tensor3D;
-          let kT = keysToCacheLayout(k, B, T); // [B*nKV, hD, T]
-          let vv = valuesToCacheLayout(v, B, T); // [B*nKV, T, hD]
-          const prev = cache?.layer(li);
-          if (prev) {
-            kT = tf.concat([prev.kT, kT], 2); // [B*nKV, hD, S+T]
-            vv = tf.concat([prev.v, vv], 1); // [B*nKV, S+T, hD]
-          }
-          if (cache) newKV.push({ kT: tf.keep(kT), v: tf.keep(vv) });
-          const a = attention(q, kT, vv, bias, B, T, this.attentionMatMul); // [N, nH*hD]
-          x = tf.add(x, this.proj(a, w.o, mo));
-          const h2 = rmsNorm(x, w.ln2 as tf.Tensor1D, d.eps);
-          const g = this.proj(h2, w.gate, mg); // [N, I]
-          // SiLU(gate) * up as tensor ops: wasm's SIMD exp beats Math.exp in a host loop
-          const act = tf.mul(tf.mul(g, tf.sigmoid(g)), this.proj(h2, w.up, mu));
-          x = tf.add(x, this.proj(act as tf.Tensor2D, w.down, md));
+          // one tidy per layer: what the layer's backward needs the tape keeps (saved
+          // clones), the rest of its intermediates go now, not when the whole forward ends
+          x = tf.tidy(() => {
+            const x0 = x;
+            const h = rmsNorm(x0, w.ln1 as tf.Tensor1D, d.eps);
+            const [mq, mk, mv, mo, mg, mu, md] = w.modules as [string, ...string[]];
+            const q = applyRope(tf.reshape(this.proj(h, w.q, mq), [N, d.heads, d.headDim]), rope);
+            const k = applyRope(tf.reshape(this.proj(h, w.k, mk), [N, d.kvHeads, d.headDim]), rope);
+            const v = tf.reshape(this.proj(h, w.v, mv), [N, d.kvHeads, d.headDim]) as tf.Tensor3D;
+            let kT = keysToCacheLayout(k, B, T); // [B*nKV, hD, T]
+            let vv = valuesToCacheLayout(v, B, T); // [B*nKV, T, hD]
+            const prev = cache?.layer(li);
+            if (prev) {
+              kT = tf.concat([prev.kT, kT], 2); // [B*nKV, hD, S+T]
+              vv = tf.concat([prev.v, vv], 1); // [B*nKV, S+T, hD]
+            }
+            if (cache) newKV.push({ kT: tf.keep(kT), v: tf.keep(vv) });
+            const a = attention(q, kT, vv, bias, B, T, this.attentionMatMul); // [N, nH*hD]
+            const x1 = tf.add(x0, this.proj(a, w.o, mo)) as tf.Tensor2D;
+            const h2 = rmsNorm(x1, w.ln2 as tf.Tensor1D, d.eps);
+            const g = this.proj(h2, w.gate, mg); // [N, I]
+            // SiLU(gate) * up as tensor ops: wasm's SIMD exp beats Math.exp in a host loop
+            const act = tf.mul(tf.mul(g, tf.sigmoid(g)), this.proj(h2, w.up, mu));
+            return tf.add(x1, this.proj(act as tf.Tensor2D, w.down, md)) as tf.Tensor2D;
+          });
         });
         return head(rmsNorm(x, this.finalNorm as tf.Tensor1D, d.eps), B, T);
       });

@@ -32,7 +32,7 @@ describe('reports', () => {
     const dir = mkdtempSync(join(tmpdir(), 'remax-metrics-'));
     for (let s = 1; s <= 3; s++) appendMetrics(dir, record(s, s / 10));
     expect(readMetrics(dir).map((r) => r.step)).toEqual([1, 2, 3]);
-    expect(readMetrics(dir, 2)).toHaveLength(2);
+    expect(readMetrics(dir, { upToStep: 2 })).toHaveLength(2);
   });
 
   it('skips a chart a run has no data for (PPO has no greedy reward)', () => {

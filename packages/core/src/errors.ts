@@ -11,7 +11,13 @@ export type RemaxErrorCode =
   | 'E_BACKEND'
   | 'E_TOKENIZER'
   | 'E_NUMERIC'
-  | 'E_STATE';
+  | 'E_STATE'
+  /** A run directory already holds a run (refused unless resumed or overwritten). */
+  | 'E_RUN_EXISTS'
+  /** Training stopped: too many consecutive updates skipped for non-finite values. */
+  | 'E_DIVERGED'
+  /** A write failed (disk full, I/O error); names the file. */
+  | 'E_IO';
 
 export interface RemaxErrorDetails {
   /** File the problem was found in, when there is one. */

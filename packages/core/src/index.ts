@@ -104,6 +104,7 @@ export {
   unbiasedStd,
 } from './rl/index.js';
 export { Rng, type RngState } from './rng.js';
+export { fillMasked, keptRows, nonFiniteRows } from './rowMask.js';
 export { tokenFractionReward } from './simpleReward.js';
 export {
   logprobMismatch,

@@ -94,6 +94,8 @@ export const trainSchema = z.strictObject({
   batch_size: positiveInt,
   /** Sequences per forward/backward pass; gradients accumulate over the batch's micro-batches. */
   micro_batch_size: positiveInt,
+  /** Updates skipped in a row (non-finite loss or gradient) before the run stops with E_DIVERGED. */
+  max_consecutive_skips: positiveInt.default(3),
 });
 
 export const remaxSchema = z.strictObject({
@@ -180,6 +182,8 @@ export const outputSchema = z
       .default([])
       .refine((xs) => new Set(xs).size === xs.length, 'each reporter at most once'),
     wandb: wandbSchema.prefault({}),
+    /** Keep only the newest N checkpoints (null = all; each is the policy + optimizer state). */
+    save_total_limit: positiveInt.nullable().default(null),
   })
   .superRefine((o, ctx) => {
     if (
@@ -196,7 +200,7 @@ export const outputSchema = z
     }
   });
 
-export const runConfigSchema = z.strictObject({
+const runConfigFields = z.strictObject({
   /** Which algorithm trains the policy: the one field an ablation changes. */
   algo: z.enum(['remax', 'ppo']),
   seed: z.number().int().nonnegative(),
@@ -222,6 +226,25 @@ export const runConfigSchema = z.strictObject({
   output: outputSchema,
   /** LoRA adapters on the policy (the reference is the policy with them off); null = full fine-tuning. */
   lora: loraSchema.nullable().default(null),
+});
+
+/** The run config with its cross-field checks (each names both fields). */
+export const runConfigSchema = runConfigFields.superRefine((c, ctx) => {
+  const { train, optim } = c;
+  if (train.max_steps !== null && optim.warmup_steps > train.max_steps) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['optim', 'warmup_steps'],
+      message: `warmup longer than the run: must be <= train.max_steps (${train.max_steps})`,
+    });
+  }
+  if (train.batch_size % train.micro_batch_size !== 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['train', 'micro_batch_size'],
+      message: `must divide train.batch_size (${train.batch_size})`,
+    });
+  }
 });
 
 /** A validated run configuration (defaults applied). */

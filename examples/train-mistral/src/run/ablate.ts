@@ -65,6 +65,8 @@ export async function ablate(options: {
   algos: readonly AlgoName[];
   seeds: readonly number[];
   outDir: string;
+  /** Delete earlier runs in outDir (without it, an existing run is E_RUN_EXISTS). */
+  overwrite?: boolean;
   progress?: boolean;
 }): Promise<{ rows: AblationRow[]; table: string }> {
   mkdirSync(options.outDir, { recursive: true });
@@ -82,6 +84,7 @@ export async function ablate(options: {
         config,
         factories: options.factories,
         runDir: join(options.outDir, `${algo}-seed${seed}`),
+        overwrite: options.overwrite === true,
         ...(options.progress === undefined ? {} : { progress: options.progress }),
       });
       rows.push(ablationRow(algo, seed, result.records));

@@ -136,6 +136,16 @@ async function locateTensor(
       value: `${entry.size} bytes, ${storageBytes} declared`,
     });
   }
+  let last = t.storageOffset;
+  for (let i = 0; i < t.shape.length; i++) last += Math.max(0, t.shape[i]! - 1) * t.strides[i]!;
+  const empty = t.shape.includes(0);
+  if (!empty && last >= t.storage.numel) {
+    throw new RemaxError('E_FORMAT', 'tensor view reaches past the end of its storage', {
+      file: zip.file,
+      field: name,
+      value: `element ${last} of a ${t.storage.numel}-element storage`,
+    });
+  }
   // A view may not need more elements than its storage holds (a 1-element storage
   // viewed as [8192, 8192] with zero strides would make a read allocate 256 MiB):
   // refused here, before anything proportional to the claimed shape is allocated.
@@ -146,16 +156,6 @@ async function locateTensor(
       field: name,
       value: `shape ${JSON.stringify(t.shape)} from offset ${t.storageOffset} of a ${t.storage.numel}-element storage`,
       expected: 'a view no larger than its storage',
-    });
-  }
-  let last = t.storageOffset;
-  for (let i = 0; i < t.shape.length; i++) last += Math.max(0, t.shape[i]! - 1) * t.strides[i]!;
-  const empty = t.shape.includes(0);
-  if (!empty && last >= t.storage.numel) {
-    throw new RemaxError('E_FORMAT', 'tensor view reaches past the end of its storage', {
-      file: zip.file,
-      field: name,
-      value: `element ${last} of a ${t.storage.numel}-element storage`,
     });
   }
   const start = await zip.dataStart(entry);

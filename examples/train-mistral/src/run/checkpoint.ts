@@ -6,7 +6,8 @@ import { openCheckpoint, type TensorEntry, writeSafetensors } from '@remax/safet
 import { z } from 'zod';
 import { asWriteError, fsyncTree, nodeIo, type RunIo, writeDurable } from './durableWrite.js';
 
-const uint32 = z.number().int().min(0).max(0xffffffff);
+// xoshiro128** words as the Rng stores them (int32, signed)
+const word = z.number().int().min(-0x80000000).max(0xffffffff);
 const count = z.number().int().nonnegative();
 
 /** Where a run stands: enough to continue it exactly (validated on resume). */
@@ -18,7 +19,7 @@ export const trainerStateSchema = z.strictObject({
   prompts_seen: count,
   rng: z.strictObject({
     algorithm: z.literal('xoshiro128**'),
-    s: z.tuple([uint32, uint32, uint32, uint32]).readonly(),
+    s: z.tuple([word, word, word, word]).readonly(),
   }),
   algo: z.string().min(1),
   /** Seconds of training before this checkpoint (for ETA and reports). */

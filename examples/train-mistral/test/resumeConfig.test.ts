@@ -70,11 +70,10 @@ describe('cross-field config checks', () => {
   });
 
   it('prompt + answer must fit the models positions (the tiny UltraRM has 4096)', () => {
-    const { config } = loadRunConfig(tinyYaml, {
-      set: ['data.max_prompt_seq=4000', 'data.max_answer_seq=200'],
-    });
-    const e = errorOf(() => assertLengthsFit(config));
+    const set = ['data.max_prompt_seq=4000', 'data.max_answer_seq=200'];
+    const e = errorOf(() => loadRunConfig(tinyYaml, { set }));
     expect(isRemaxError(e, 'E_CONFIG')).toBe(true);
+    expect(e.message).toContain(tinyYaml);
     expect(e.message).toMatch(
       /data\.max_prompt_seq \+ data\.max_answer_seq: .*reward model's positions \(got 4200\); expected <= 4096/,
     );

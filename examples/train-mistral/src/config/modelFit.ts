@@ -20,7 +20,7 @@ function maxPositions(modelDir: string): number | null {
 }
 
 /** data.max_prompt_seq + data.max_answer_seq must fit the policy's and the reward model's positions. */
-export function assertLengthsFit(config: RunConfig): void {
+export function assertLengthsFit(config: RunConfig, configFile?: string): void {
   const need = config.data.max_prompt_seq + config.data.max_answer_seq;
   const models: [string, string][] = [
     ['policy', config.policy.path],
@@ -33,6 +33,7 @@ export function assertLengthsFit(config: RunConfig): void {
         'E_CONFIG',
         `prompt + answer is longer than the ${name} model's positions`,
         {
+          ...(configFile === undefined ? {} : { file: configFile }),
           field: 'data.max_prompt_seq + data.max_answer_seq',
           value: need,
           expected: `<= ${limit} (max_position_embeddings of ${join(dir, 'config.json')})`,

@@ -6,19 +6,11 @@ import { isRemaxError } from '@remax/core';
 import { describe, expect, it } from 'vitest';
 import { assertInputsExist, loadRunConfig } from '../src/config/load.js';
 import { configKeyPaths, resolveKey } from '../src/config/overrides.js';
+import { errorOf } from './runHelpers.js';
 
 const configs = fileURLToPath(new URL('../configs/', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'remax-config-'));
 const tinyYaml = join(configs, 'tiny.yaml');
-
-function errorOf(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('run configs', () => {
   it('loads the three shipped configs', () => {

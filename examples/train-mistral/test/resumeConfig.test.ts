@@ -4,18 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { loadRunConfig } from '../src/config/load.js';
 import { assertLengthsFit } from '../src/config/modelFit.js';
 import { resumeConfig } from '../src/config/resume.js';
+import { errorOf } from './runHelpers.js';
 
 const tinyYaml = fileURLToPath(new URL('../configs/tiny.yaml', import.meta.url));
 const saved = loadRunConfig(tinyYaml).config;
-
-function errorOf(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('--resume with --set / --algo', () => {
   it('applies the keys a resume may change and reports each change', () => {

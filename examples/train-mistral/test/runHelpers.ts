@@ -29,5 +29,15 @@ export async function differingTensors(a: string, b: string): Promise<string[]> 
   return [...names].filter((n) => !(wa.get(n)?.equals(wb.get(n) ?? Buffer.alloc(0)) ?? false));
 }
 
+/** The error `fn` throws (fails the test when it does not throw). */
+export function errorOf(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected a throw');
+}
+
 // Minutes, not seconds: these train real (tiny) models, and CI machines are shared.
 export const LONG = 900_000;

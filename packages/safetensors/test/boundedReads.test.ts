@@ -116,29 +116,23 @@ describe('bounded reads', () => {
     return bytes;
   }
 
-  it('refuses a zip entry claiming 4 GiB before reserving it', async () => {
-    await withTempDir(async (dir) => {
-      const file = join(dir, 'pytorch_model.bin');
-      const zip = zipSync({
-        'archive/data.pkl': [viewPickle([1], [1]), { level: 6 }],
-        'archive/data/0': [new Uint8Array(4), { level: 0 }],
+  it.each([
+    ['4 GiB (beyond the bound)', 0xfffffff0, /zip entry size is beyond the bound/],
+    ['512 MiB (more than deflate can expand to)', 512 * MiB, /more than deflate can expand to/],
+  ])(
+    'refuses a deflated data.pkl claiming %s before reserving it',
+    async (_what, size, problem) => {
+      await withTempDir(async (dir) => {
+        const file = join(dir, 'pytorch_model.bin');
+        const zip = zipSync({
+          'archive/data.pkl': [viewPickle([1], [1]), { level: 6 }],
+          'archive/data/0': [new Uint8Array(4), { level: 0 }],
+        });
+        await writeFile(file, claimSize(zip, 'archive/data.pkl', size));
+        await refusedFlat(file, problem, () => readAll(file));
       });
-      await writeFile(file, claimSize(zip, 'archive/data.pkl', 0xfffffff0));
-      await refusedFlat(file, /zip entry size is beyond the bound/, () => readAll(file));
-    });
-  });
-
-  it('refuses a deflated entry claiming more than deflate can expand to', async () => {
-    await withTempDir(async (dir) => {
-      const file = join(dir, 'pytorch_model.bin');
-      const zip = zipSync({
-        'archive/data.pkl': [viewPickle([1], [1]), { level: 6 }],
-        'archive/data/0': [new Uint8Array(4), { level: 0 }],
-      });
-      await writeFile(file, claimSize(zip, 'archive/data.pkl', 512 * MiB));
-      await refusedFlat(file, /more than deflate can expand to/, () => readAll(file));
-    });
-  });
+    },
+  );
 
   it('refuses a stored tensor entry claiming more bytes than it stores', async () => {
     await withTempDir(async (dir) => {

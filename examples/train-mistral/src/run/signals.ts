@@ -4,6 +4,13 @@
 export interface StopRequest {
   /** The signal that asked the run to stop, or null while none has. */
   readonly signal: NodeJS.Signals | null;
+  /**
+   * Lets the event loop take one turn, then returns `signal`. A training step
+   * can run without ever yielding to the event loop (only microtasks), and a
+   * signal is only delivered when the loop polls: without this turn a SIGTERM
+   * would wait until the run ends.
+   */
+  poll(): Promise<NodeJS.Signals | null>;
   /** Stops listening (call in a finally). */
   dispose(): void;
 }
@@ -27,6 +34,7 @@ export function listenForStop(write: (line: string) => void): StopRequest {
     get signal() {
       return signal;
     },
+    poll: () => new Promise((resolve) => setImmediate(() => resolve(signal))),
     dispose: () => {
       for (const s of SIGNALS) process.off(s, handler);
     },

@@ -289,7 +289,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const every = config.output.checkpoint_every;
       const last = state.step === total;
       const stopHere = options.stopAfter !== undefined && state.step >= options.stopAfter;
-      const signalled = stop.signal !== null;
+      const signalled = (await stop.poll()) !== null;
       if (signalled || stopHere || last || (every > 0 && state.step % every === 0))
         await saveCheckpoint();
       if (signalled) {

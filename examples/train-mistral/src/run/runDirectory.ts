@@ -1,7 +1,8 @@
 // What a run directory holds, and the rule that nothing in it is deleted unless asked.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RemaxError } from '@remax/core';
+import YAML from 'yaml';
 import { CHECKPOINTS_DIR } from './checkpoint.js';
 import { METRICS_FILE } from './metrics.js';
 import { SAMPLES_FILE } from './samples.js';
@@ -45,4 +46,20 @@ export function prepareNewRunDirectory(runDir: string, overwrite: boolean): void
     for (const name of RUN_OUTPUTS) rmSync(join(runDir, name), { recursive: true, force: true });
   }
   mkdirSync(runDir, { recursive: true });
+}
+
+/** The config a run was started with (its config.yaml), unparsed. */
+export function readResolvedConfig(runDir: string): unknown {
+  const file = join(runDir, RESOLVED_CONFIG);
+  if (!existsSync(file)) {
+    throw new RemaxError('E_FILE', 'not a run directory (no config.yaml)', { file });
+  }
+  try {
+    return YAML.parse(readFileSync(file, 'utf8'));
+  } catch (cause) {
+    throw new RemaxError('E_CONFIG', `not valid YAML: ${(cause as Error).message}`, {
+      file,
+      cause,
+    });
+  }
 }

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type AlgorithmFactory,
@@ -35,12 +35,12 @@ import { TrainProgress } from './progress.js';
 import { loadRunPrompts } from './promptSet.js';
 import { chatTemplateOf, promptBatch } from './prompts.js';
 import { openReporters } from './reporters/index.js';
-import { prepareNewRunDirectory, RESOLVED_CONFIG } from './runDirectory.js';
+import { prepareNewRunDirectory, RESOLVED_CONFIG, readResolvedConfig } from './runDirectory.js';
 import { writeRunReport } from './runReport.js';
 import { cutSamples, writeSamples } from './samples.js';
 import { listenForStop } from './signals.js';
 
-export { RESOLVED_CONFIG };
+export { RESOLVED_CONFIG, readResolvedConfig };
 
 export interface TrainOptions {
   config: RunConfig;
@@ -120,7 +120,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   assertLengthsFit(config);
 
   const resumeFrom = options.resume ? resumePoint(runDir, log) : null;
-  if (!options.resume) prepareNewRunDirectory(runDir, options.overwrite === true);
+  if (options.resume) mkdirSync(runDir, { recursive: true });
+  else prepareNewRunDirectory(runDir, options.overwrite === true);
   replaceAtomically(io, join(runDir, RESOLVED_CONFIG), YAML.stringify(config));
 
   // prompts before models: a prompt set too small for one batch fails in seconds
@@ -359,12 +360,4 @@ async function runStep(
   } finally {
     tf.dispose([batch.inputIds, batch.attentionMask]);
   }
-}
-
-export function readResolvedConfig(runDir: string): unknown {
-  const file = join(runDir, RESOLVED_CONFIG);
-  if (!existsSync(file)) {
-    throw new RemaxError('E_FILE', 'not a run directory (no config.yaml)', { file });
-  }
-  return YAML.parse(readFileSync(file, 'utf8'));
 }

@@ -29,7 +29,8 @@ function expectOneLineError(r: ReturnType<typeof cli>, code: string, problem: Re
 
 const tmp = mkdtempSync(join(tmpdir(), 'remax-cli-'));
 
-describe('CLI errors', () => {
+// each test starts the CLI 1-4 times (tsx + config load: 2-15 s each on a loaded machine)
+describe('CLI errors', { timeout: 600_000 }, () => {
   it('--version prints the package version', () => {
     const r = cli(['--version']);
     expect(r.code).toBe(0);

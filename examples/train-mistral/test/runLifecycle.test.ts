@@ -19,10 +19,10 @@ import { isRemaxError } from '@remax/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { algorithmFactories } from '../src/algorithms.js';
 import { loadRunConfig } from '../src/config/load.js';
+import { readSampleLines } from '../src/report/samples.js';
 import { latestCheckpoint, readCheckpointState } from '../src/run/checkpoint.js';
 import { nodeIo, type RunIo } from '../src/run/durableWrite.js';
 import { readMetrics } from '../src/run/metrics.js';
-import { readSamples } from '../src/run/samples.js';
 import { train } from '../src/run/train.js';
 import { deterministicPart, differingTensors, FAST, LONG, tinyYaml } from './runHelpers.js';
 
@@ -94,8 +94,8 @@ describe('run lifecycle', () => {
       expect(readMetrics(runDir).map(deterministicPart)).toEqual(
         readMetrics(straight).map(deterministicPart),
       );
-      expect(readSamples(runDir).map((s) => s.step)).toEqual(
-        readSamples(straight).map((s) => s.step),
+      expect(readSampleLines(runDir).map((s) => s.step)).toEqual(
+        readSampleLines(straight).map((s) => s.step),
       );
       expect(await differingTensors(join(runDir, 'final'), join(straight, 'final'))).toEqual([]);
     },

@@ -102,7 +102,7 @@ export interface Sample {
   /** null when the reward was not finite. */
   reward: number | null;
   greedy_response?: string;
-  greedy_reward?: number;
+  greedy_reward?: number | null;
 }
 
 export interface ReportInput {

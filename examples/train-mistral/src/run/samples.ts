@@ -1,22 +1,10 @@
 // samples.jsonl: a few generations with their rewards, every `samples_every` steps.
 import { join } from 'node:path';
-import { parseWith } from '@remax/core';
-import { z } from 'zod';
+import { readSampleLines, SAMPLES_FILE } from '../report/samples.js';
 import { appendDurable, nodeIo, type RunIo } from './durableWrite.js';
-import { readJsonLines, rewriteJsonLines } from './jsonLines.js';
+import { rewriteJsonLines } from './jsonLines.js';
 
-export const SAMPLES_FILE = 'samples.jsonl';
-
-/** One line of samples.jsonl (reward null when it was not finite). */
-export const sampleLineSchema = z.looseObject({
-  step: z.number().int().positive(),
-  call: z.number().int().nonnegative(),
-  row: z.number().int().nonnegative(),
-  prompt: z.string().nullable(),
-  text: z.string(),
-  reward: z.number().nullable(),
-});
-export type SampleLine = z.output<typeof sampleLineSchema>;
+export { SAMPLES_FILE };
 
 /** Appends the first rows of each reward call of a step. */
 export function writeSamples(
@@ -41,18 +29,6 @@ export function writeSamples(
   if (lines.length > 0) appendDurable(io, join(runDir, SAMPLES_FILE), `${lines.join('\n')}\n`);
 }
 
-/** Reads samples.jsonl (torn last line dropped with a warning; bad lines name file:line). */
-export function readSamples(runDir: string, onWarning?: (m: string) => void): SampleLine[] {
-  const file = join(runDir, SAMPLES_FILE);
-  return readJsonLines(file, onWarning).map(({ value, line }) =>
-    parseWith(sampleLineSchema, value, {
-      file: `${file}:${line}`,
-      what: 'sample line',
-      code: 'E_FORMAT',
-    }),
-  );
-}
-
 /** Cuts samples.jsonl back to the steps <= step (atomically). */
 export function cutSamples(
   runDir: string,
@@ -60,6 +36,6 @@ export function cutSamples(
   io: RunIo = nodeIo,
   onWarning?: (m: string) => void,
 ): void {
-  const kept = readSamples(runDir, onWarning).filter((s) => s.step <= step);
+  const kept = readSampleLines(runDir, onWarning).filter((s) => s.step <= step);
   rewriteJsonLines(io, join(runDir, SAMPLES_FILE), kept);
 }

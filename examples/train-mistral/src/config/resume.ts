@@ -6,18 +6,14 @@ import { parseRunConfig } from './load.js';
 import { parseSetFlag, resolveKey, setAtPath } from './overrides.js';
 import type { AlgoName, RunConfig } from './schema.js';
 
-/** Keys a resume may change: how long to go on and what is written, not how steps are made. */
-const RESUMABLE = [
-  'train.max_steps',
-  'train.epochs',
-  'train.max_consecutive_skips',
-  'output.checkpoint_every',
-  'output.save_dtype',
-  'output.max_shard_bytes',
-  'output.samples_every',
-  'output.report',
-  'output.save_total_limit',
-];
+/**
+ * Keys a resume may change: how long to go on and what is written, not how
+ * steps are made. Every `output.*` key but `output.dir` (the run directory is
+ * --resume's argument).
+ */
+const RESUMABLE_TRAIN = ['train.max_steps', 'train.epochs', 'train.max_consecutive_skips'];
+const resumable = (path: string) =>
+  RESUMABLE_TRAIN.includes(path) || (path.startsWith('output.') && path !== 'output.dir');
 
 export interface ConfigChange {
   key: string;
@@ -56,11 +52,11 @@ export function resumeConfig(
   for (const flag of overrides.set ?? []) {
     const { key, value } = parseSetFlag(flag);
     const path = resolveKey(key, before.algo);
-    if (!RESUMABLE.includes(path)) {
+    if (!resumable(path)) {
       throw new RemaxError('E_CONFIG', 'this key cannot change on resume', {
         field: path,
         value,
-        expected: `one of ${RESUMABLE.join(', ')}; start a new run to change ${path}`,
+        expected: `one of ${RESUMABLE_TRAIN.join(', ')}, output.* but output.dir; start a new run to change ${path}`,
       });
     }
     setAtPath(data, path, value);

@@ -2,7 +2,8 @@
 // The example's command line: train, eval, ablate, prepare-data, plan.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { RemaxError } from '@remax/core';
+import { isRemaxError, RemaxError } from '@remax/core';
+import { convertUltraRMForVllm } from '@remax/reward-ultrarm';
 import { Tokenizer } from '@remax/tokenizer';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { algorithmFactories } from './algorithms.js';
@@ -21,6 +22,7 @@ import { chatTemplateOf, promptIds } from './run/prompts.js';
 import { reporterHints } from './run/reporters/where.js';
 import { writeRunReport } from './run/runReport.js';
 import { readResolvedConfig, train } from './run/train.js';
+import { type ServeCommandOptions, serveModels } from './serve/serve.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 const algoOption = () =>
@@ -313,6 +315,52 @@ program
       }
     },
   );
+
+program
+  .command('serve')
+  .description("serve a policy (and a reward model) over vLLM's OpenAI-compatible protocol subset")
+  .requiredOption('--model <dir>', 'policy checkpoint directory (HF layout)')
+  .option('--served-model-name <name>', 'name clients send as `model` (default: the directory)')
+  .option(
+    '--reward-model <dir>',
+    'reward model directory for POST /classify (UltraRM or converted)',
+  )
+  .option('--reward-name <name>', 'served name of the reward model (default: its directory name)')
+  .option('--host <host>', 'interface to bind', '127.0.0.1')
+  .option('--port <port>', 'port (0: any free port)', Number, 8000)
+  .option('--api-key <key>', 'require `Authorization: Bearer <key>` (default: $VLLM_API_KEY)')
+  .option('--enable-lora', 'enable /v1/load_lora_adapter and /v1/unload_lora_adapter', false)
+  .option('--seed <n>', 'seed of the server RNG for requests without `seed` (vLLM --seed)', Number)
+  .action(async (opts: ServeCommandOptions & { apiKey?: string }) => {
+    const apiKey = opts.apiKey ?? process.env.VLLM_API_KEY;
+    const server = await serveModels({ ...opts, ...(apiKey ? { apiKey } : {}) });
+    console.log(
+      JSON.stringify({ url: server.url, base_url: `${server.url}/v1`, port: server.port }),
+    );
+    const stop = () => {
+      void server.close().then(() => process.exit(0));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
+program
+  .command('convert-rm')
+  .description(
+    'write UltraRM as LlamaForSequenceClassification (score.weight) for vLLM --runner pooling',
+  )
+  .argument('<srcDir>', 'UltraRM directory (LlamaRewardModel: .bin shards or safetensors)')
+  .argument('<outDir>', 'output directory')
+  .action(async (src: string, out: string) => {
+    const result = await convertUltraRMForVllm(resolve(src), resolve(out));
+    console.log(
+      JSON.stringify({
+        out_dir: result.outDir,
+        tensors: result.tensors,
+        files: result.files.length,
+      }),
+    );
+  });
 
 program
   .command('report')

@@ -67,4 +67,34 @@ describe('plan', () => {
     const plan = planRun(loadRunConfig(join(configs, 'tiny.yaml')).config, 'wasm');
     expect(plan.fits).toBe(true);
   });
+
+  it('the deploy/7b config: memory per process (trainer, rollout engine, reward engine)', () => {
+    const deploy = fileURLToPath(
+      new URL('../../../deploy/7b/configs/mistral-7b-remax-vllm.yaml', import.meta.url),
+    );
+    const { config } = loadRunConfig(deploy);
+    expect(config.rollout.engine).toBe('openai');
+    expect(config.reward.engine).toBe('remote');
+    const local = planRun(
+      loadRunConfig(join(configs, 'mistral-7b-remax.yaml')).config,
+      'tensorflow',
+    );
+    const plan = planRun(config, 'tensorflow');
+    const byProcess = Object.fromEntries(plan.processes.map((p) => [p.process, p.bytes]));
+    const pPolicy = 7_241_732_096;
+    // the engines hold bf16 weights; the reward weights and the KV cache leave the trainer
+    expect(byProcess['reward engine (vLLM)']).toBe(
+      (local.rows.find((r) => r.component === 'reward model weights')?.bytes ?? 0) / 2,
+    );
+    expect(byProcess['rollout engine (vLLM)']).toBe(
+      pPolicy * 2 +
+        kvCacheBytes(architectureOf(config.policy.path, config.policy.hub_id), 16, 768) / 2,
+    );
+    expect(byProcess.trainer).toBe(
+      local.residentBytes -
+        (local.rows.find((r) => r.component === 'reward model weights')?.bytes ?? 0) +
+        (local.rows.find((r) => r.component === 'activations (training)')?.bytes ?? 0),
+    );
+    expect(formatPlan(plan)).toContain('| rollout engine (vLLM) |');
+  });
 });

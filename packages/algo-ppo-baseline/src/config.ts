@@ -1,4 +1,4 @@
-import { optimizerFields, requireTotalSteps } from '@remax/core';
+import { optimizerFields, requireTotalSteps, tisCapField } from '@remax/core';
 import { z } from 'zod';
 
 const optimizer = z.object(optimizerFields).strict().superRefine(requireTotalSteps);
@@ -19,6 +19,7 @@ export const PpoConfigSchema = z
     lam: z.number().min(0).max(1).default(0.95).describe('GAE lambda [0.95]'),
     cliprange: z.number().positive().default(0.2).describe('actor ratio clip [0.2]'),
     cliprangeValue: z.number().positive().default(0.2).describe('critic value clip [0.2]'),
+    ...tisCapField,
     ppoEpochs: z
       .number()
       .int()

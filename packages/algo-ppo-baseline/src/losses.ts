@@ -6,6 +6,7 @@ import { clippedSurrogate, tf } from '@remax/core';
  * -A*clip(ratio, 1-eps, 1+eps)) * mask) / sum(mask). All inputs [B, R] over the
  * response columns; only `logprobs` carries a gradient. `tokenCount` replaces
  * sum(mask) when a micro-batch is scaled to its share of the whole batch.
+ * `tisWeights` [B, R] (truncated importance sampling, constants) multiply each token's term.
  */
 export function actorLoss(
   logprobs: tf.Tensor2D,
@@ -14,16 +15,19 @@ export function actorLoss(
   mask: tf.Tensor2D,
   cliprange: number,
   tokenCount?: number,
+  tisWeights?: tf.Tensor2D,
 ): tf.Scalar {
   return tf.tidy(() => {
     // DeepSpeed-Chat masks inside the exp: ratio = exp((logp - old_logp) * mask)
-    const perToken = clippedSurrogate(
+    const surrogate = clippedSurrogate(
       tf.mul(logprobs, mask),
       tf.mul(oldLogprobs, mask),
       advantages,
       cliprange,
       cliprange,
     );
+    // truncated importance sampling: a constant weight per token (no gradient through it)
+    const perToken = tisWeights ? tf.mul(surrogate, tisWeights) : surrogate;
     const denominator = tokenCount ?? tf.sum(mask);
     return tf.div(tf.sum(tf.mul(perToken, mask)), denominator) as tf.Scalar;
   });

@@ -19,6 +19,8 @@ import {
   PhaseClock,
   parseWith,
   RemaxError,
+  responseTokenMean,
+  rolloutTISWeights,
   type SequenceBatch,
   type StepMetrics,
   sampledKL,
@@ -48,6 +50,8 @@ export interface PpoExperience extends Experience {
   readonly responseTokens: number;
   /** Rows that take part in the losses (a non-finite score or value masks its row). */
   readonly keptRows: number;
+  /** Truncated importance-sampling weights [B, R] (with tisCap), constants. */
+  readonly tisWeights: number[][] | null;
 }
 
 export class Ppo implements Algorithm<PpoExperience> {
@@ -130,6 +134,8 @@ export class Ppo implements Algorithm<PpoExperience> {
         { gamma: c.gamma, lam: c.lam },
       );
       const mask = s.actionMask.map((r, b) => r.slice(start).map((m) => (masked[b] ? 0 : m)));
+      const tis =
+        c.tisCap === null ? null : rolloutTISWeights(s.logprobs, sampled, start, c.tisCap);
       const metrics: StepMetrics = {
         ...experienceMetrics({
           reward: kept,
@@ -144,6 +150,7 @@ export class Ppo implements Algorithm<PpoExperience> {
         'reward/nonfinite_rows': score.length - kept.length,
         'returns/advantage_mean': mean(gae.advantages.flat()),
         'critic/value_mean': mean(gae.values.flatMap((r) => r.slice(start))),
+        ...(tis && { 'rollout/tis_weight_mean': responseTokenMean(tis, s.actionMask, start) }),
       };
       const batch = {
         inputIds: sampled.inputIds,
@@ -161,6 +168,7 @@ export class Ppo implements Algorithm<PpoExperience> {
         mask,
         responseTokens: mask.flat().reduce((a, b) => a + b, 0),
         keptRows: kept.length,
+        tisWeights: tis ? tis.map((r) => r.slice(start)) : null,
         dispose: () => disposeBatch(batch),
       };
     } catch (e) {
@@ -195,6 +203,7 @@ export class Ppo implements Algorithm<PpoExperience> {
             k(experience.oldValues),
             k(experience.mask),
           ];
+          const tis = experience.tisWeights ? k(experience.tisWeights) : undefined;
           try {
             // 5. actor: clipped surrogate on the response columns
             this.actorUpdater.addMicroBatch(() => {
@@ -207,7 +216,7 @@ export class Ppo implements Algorithm<PpoExperience> {
               clipped +=
                 tf.tidy(() => clipFraction(lp, old, mask, c.cliprange).dataSync()[0] as number) *
                 (e - s);
-              return actorLoss(lp, old, adv, mask, c.cliprange, tokens);
+              return actorLoss(lp, old, adv, mask, c.cliprange, tokens, tis);
             });
             // 6. critic: clipped value loss against the GAE returns
             this.criticUpdater.addMicroBatch(() => {
@@ -216,7 +225,7 @@ export class Ppo implements Algorithm<PpoExperience> {
               return criticLoss(v, oldV, ret, mask, c.cliprangeValue, tokens);
             });
           } finally {
-            tf.dispose([old, adv, ret, oldV, mask]);
+            tf.dispose([old, adv, ret, oldV, mask, ...(tis ? [tis] : [])]);
             disposeBatch(part);
           }
         }

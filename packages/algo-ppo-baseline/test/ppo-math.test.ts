@@ -105,3 +105,34 @@ describe.each(fixture.cases.map((c, i) => [i, c] as const))('ppo-math case %i', 
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe('actorLoss with truncated importance-sampling weights', () => {
+  it('weights each token of the clipped surrogate; no gradient through the weights (given tensors)', () => {
+    const old = tf.tensor2d([[-1.1, -1.9]]);
+    const adv = tf.tensor2d([[1, -2]]);
+    const mask = tf.tensor2d([[1, 1]]);
+    const w = tf.tensor2d([[0.5, 2]]);
+    const lp = tf.variable(tf.tensor2d([[-1, -2]]));
+    try {
+      const { value, grads } = tf.variableGrads(
+        () => actorLoss(lp, old, adv, mask, 0.2, undefined, w),
+        [lp],
+      );
+      // ratios e^0.1 and e^-0.1 stay inside [0.8, 1.2]: terms -r*A
+      const r0 = Math.exp(0.1);
+      const r1 = Math.exp(-0.1);
+      expect(value.dataSync()[0]).toBeCloseTo((0.5 * -r0 + 2 * (2 * r1)) / 2, 5);
+      // d/dlp of -r*A*w/2 = -r*A*w/2
+      const g = grads[lp.name]?.dataSync() as Float32Array;
+      expect(g[0]).toBeCloseTo((-r0 * 1 * 0.5) / 2, 5);
+      expect(g[1]).toBeCloseTo((-r1 * -2 * 2) / 2, 5);
+      tf.dispose([value, ...Object.values(grads)]);
+      // without weights: the plain surrogate
+      const plain = actorLoss(lp, old, adv, mask, 0.2);
+      expect(plain.dataSync()[0]).toBeCloseTo((-r0 + 2 * r1) / 2, 5);
+      plain.dispose();
+    } finally {
+      tf.dispose([old, adv, mask, w, lp]);
+    }
+  });
+});

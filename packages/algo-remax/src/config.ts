@@ -1,4 +1,4 @@
-import { optimizerFields, requireTotalSteps } from '@remax/core';
+import { optimizerFields, requireTotalSteps, tisCapField } from '@remax/core';
 import { z } from 'zod';
 
 /**
@@ -44,6 +44,7 @@ export const RemaxConfigSchema = z
       .default(1)
       .describe('clip of reward - greedy reward to [-c, c] [1.0]'),
     gamma: z.number().min(0).max(1).default(1).describe('discount of the reward term [1.0]'),
+    ...tisCapField,
     microBatchSize: z
       .number()
       .int()

@@ -26,6 +26,8 @@ import {
   RemaxError,
   type RolloutSequences,
   responseSums,
+  responseTokenMean,
+  rolloutTISWeights,
   type SequenceBatch,
   type StepMetrics,
   scoreInMicroBatches,
@@ -115,9 +117,16 @@ export class ReMax implements Algorithm<RemaxExperience> {
         { start, klCtl: this.kl.value, gamma: c.gamma, rewardClip: c.rewardClip },
       );
       const { advantages, clipped } = baseline;
-      const returns = baseline.returns.map((row, b) => (masked[b] ? row.map(() => 0) : row));
+      const plainReturns = baseline.returns.map((row, b) => (masked[b] ? row.map(() => 0) : row));
       const kept = keptRows(reward, masked);
       const keptGreedy = keptRows(greedyReward, masked);
+      // 5. optional truncated importance sampling: the returns are constants, so weighting
+      //    them weights each token's loss term without a gradient through the weight
+      const tis =
+        c.tisCap === null ? null : rolloutTISWeights(scores.logprobs, sampled, start, c.tisCap);
+      const returns = tis
+        ? plainReturns.map((row, b) => row.map((r, t) => r * (tis[b]?.[t] as number)))
+        : plainReturns;
       const penaltyPerSequence = responseSums(scores.kl, scores.actionMask, start);
       const generated = sum(sampled.responseLengths) + sum(greedy.responseLengths);
       const metrics: StepMetrics = {
@@ -136,6 +145,7 @@ export class ReMax implements Algorithm<RemaxExperience> {
         'returns/advantage_mean': mean(keptRows(advantages, masked)),
         'kl/ctl': this.kl.value,
         'response/greedy_length_mean': mean(greedy.responseLengths),
+        ...(tis && { 'rollout/tis_weight_mean': responseTokenMean(tis, scores.actionMask, start) }),
       };
       const batch = {
         inputIds: sampled.inputIds,

@@ -237,6 +237,54 @@ describe('ReMax step', () => {
     tf.dispose([x.inputIds, x.attentionMask]);
   });
 
+  it('tisCap weights each token of the returns by min(exp(lp_train - lp_engine), cap), as constants', async () => {
+    const ENGINE_LP = -1.5;
+    const withLogprobs: GenerateFn = async (p, r) => {
+      const out = await fixedGenerate(p, r);
+      const R = (SAMPLED[0] as number[]).length - P;
+      return {
+        ...out,
+        sampled: {
+          ...out.sampled,
+          logprobs: tf.fill([SAMPLED.length, R], ENGINE_LP) as tf.Tensor2D,
+        },
+      };
+    };
+    const make = (tisCap: number | null) =>
+      new ReMax(
+        { lr: 1e-2, microBatchSize: 2, tisCap },
+        { policy, reference, generate: withLogprobs, reward: countEights, rng: Rng.fromSeed(5) },
+      );
+    const x = prompts();
+    const plainAlgo = make(null);
+    const tisAlgo = make(1.2);
+    const plain = await plainAlgo.makeExperience(x);
+    const tis = await tisAlgo.makeExperience(x);
+    try {
+      const lp = tf.tidy(() => policy.logprobsOf(plain.batch).arraySync() as number[][]);
+      const mask = maskOf(SAMPLED);
+      tis.returns.forEach((row, b) => {
+        row.forEach((r, t) => {
+          const response = t >= P - 1 && mask[b]?.[t + 1] === 1;
+          const w = response ? Math.min(Math.exp((lp[b]?.[t] as number) - ENGINE_LP), 1.2) : 1;
+          expect(r).toBeCloseTo((plain.returns[b]?.[t] as number) * w, 6);
+        });
+      });
+      expect(tis.metrics['rollout/tis_weight_mean']).toBeGreaterThan(0);
+      expect(tis.metrics['rollout/tis_weight_mean']).toBeLessThanOrEqual(1.2);
+      expect(plain.metrics['rollout/tis_weight_mean']).toBeUndefined();
+      expect(tis.metrics['rollout/logprob_abs_diff_max']).toBeGreaterThanOrEqual(
+        tis.metrics['rollout/logprob_abs_diff_mean'] as number,
+      );
+    } finally {
+      plain.dispose();
+      tis.dispose();
+      plainAlgo.dispose();
+      tisAlgo.dispose();
+      tf.dispose([x.inputIds, x.attentionMask]);
+    }
+  });
+
   it('rejects a reward function that returns the wrong number of rewards', async () => {
     const short: RewardFn = async () => new Float32Array(1);
     const algo = new ReMax(

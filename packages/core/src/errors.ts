@@ -17,7 +17,9 @@ export type RemaxErrorCode =
   /** Training stopped: too many consecutive updates skipped for non-finite values. */
   | 'E_DIVERGED'
   /** A write failed (disk full, I/O error); names the file. */
-  | 'E_IO';
+  | 'E_IO'
+  /** A serving engine (vLLM or `serve`) failed or answered something malformed. */
+  | 'E_ENGINE';
 
 export interface RemaxErrorDetails {
   /** File the problem was found in, when there is one. */

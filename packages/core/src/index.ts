@@ -22,6 +22,14 @@ export {
 } from './backend.js';
 export { disposeBatch, microBatches, sliceRows } from './batches.js';
 export {
+  type EngineEndpoint,
+  type EngineFailure,
+  joinURL,
+  malformedAnswer,
+  mapLimited,
+  postEngineJson,
+} from './engineHttp.js';
+export {
   describeValue,
   isRemaxError,
   RemaxError,
@@ -93,6 +101,7 @@ export {
   readScoredBatch,
   responseMask,
   responseMaskTensor,
+  rolloutTISWeights,
   type ScoredBatch,
   type ScoredRows,
   type SequenceScores,
@@ -100,13 +109,16 @@ export {
   sampleScoredGroups,
   scoreInMicroBatches,
   scoreSequences,
+  tisCapField,
   trainInMicroBatches,
+  truncatedISWeights,
   unbiasedStd,
 } from './rl/index.js';
 export { Rng, type RngState } from './rng.js';
 export { fillMasked, keptRows, nonFiniteRows } from './rowMask.js';
 export { tokenFractionReward } from './simpleReward.js';
 export {
+  logprobAbsDiff,
   logprobMismatch,
   mean,
   PhaseClock,

@@ -53,17 +53,34 @@ export function logprobMismatch(
   responseLengths: readonly number[],
   start: number,
 ): number {
+  return logprobAbsDiff(rolloutLogprobs, trainLogprobs, responseLengths, start).mean;
+}
+
+/**
+ * Mean and max of |rollout logprob - train logprob| over response tokens (the
+ * trainer-vs-engine mismatch verl and TRL users watch: a remote engine's
+ * numerics, a stale or wrongly synced policy, or a sampler mismatch show here).
+ */
+export function logprobAbsDiff(
+  rolloutLogprobs: Rows,
+  trainLogprobs: Rows,
+  responseLengths: readonly number[],
+  start: number,
+): { mean: number; max: number } {
   let s = 0;
   let n = 0;
+  let max = 0;
   responseLengths.forEach((len, b) => {
     for (let j = 0; j < len; j++) {
-      s += Math.abs(
+      const d = Math.abs(
         (rolloutLogprobs[b]?.[j] as number) - (trainLogprobs[b]?.[start + j] as number),
       );
+      s += d;
+      max = Math.max(max, d);
       n++;
     }
   });
-  return n > 0 ? s / n : Number.NaN;
+  return n > 0 ? { mean: s / n, max } : { mean: Number.NaN, max: Number.NaN };
 }
 
 /** Tracks the largest tf.memory().numBytes seen at the points where it is sampled. */

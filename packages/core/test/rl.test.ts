@@ -13,6 +13,7 @@ import {
   RemaxError,
   responseMask,
   tf,
+  truncatedISWeights,
   unbiasedStd,
 } from '../src/index.js';
 import type { Policy } from '../src/types.js';
@@ -184,5 +185,35 @@ describe('policyGradientLoss', () => {
     });
     expect(loss.dataSync()[0]).toBeCloseTo(want, 5);
     tf.dispose([loss, batch.inputIds, batch.attentionMask]);
+  });
+});
+
+describe('truncatedISWeights', () => {
+  it('min(exp(lp_train - lp_engine), cap) on response tokens, 1 elsewhere (given numbers)', () => {
+    // [B, T-1] training logprobs; response starts at t = 1; rollout logprobs [B, R]
+    const train = [
+      [-1, -0.5, -2, -0.1],
+      [-3, -1, -1, -1],
+    ];
+    const engine = [
+      [-0.7, -2.5, 0],
+      [-1, -0.2, -5],
+    ];
+    const w = truncatedISWeights(train, engine, [2, 3], 1, 1.5);
+    expect(w[0]?.[0]).toBe(1); // prompt
+    expect(w[0]?.[1]).toBeCloseTo(Math.exp(0.2), 12);
+    expect(w[0]?.[2]).toBe(1.5); // exp(0.5) = 1.65 capped
+    expect(w[0]?.[3]).toBe(1); // after the response (length 2)
+    expect(w[1]?.[0]).toBe(1);
+    expect(w[1]?.[1]).toBe(1);
+    expect(w[1]?.[2]).toBeCloseTo(Math.exp(-0.8), 12);
+    expect(w[1]?.[3]).toBe(1.5); // exp(4) capped
+  });
+
+  it('rejects a bad cap and rollout logprobs shorter than the response', () => {
+    expect(() => truncatedISWeights([[0]], [[0]], [1], 0, 0)).toThrow(RemaxError);
+    expect(() => truncatedISWeights([[0, 0]], [[0]], [2], 0, 2)).toThrow(
+      /shorter than the response/,
+    );
   });
 });

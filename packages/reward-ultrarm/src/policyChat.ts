@@ -124,3 +124,18 @@ function splitTurn(
     return again.length === ids.length && again.every((id, i) => id === ids[i]);
   });
 }
+
+/** `conversationsFromPolicyTokens` of a rollout batch as RewardFn receives it. */
+export function conversationsOfBatch(
+  batch: { inputIds: IntMatrix; attentionMask: IntMatrix; promptLength: number },
+  policyTokenizer: TextTokenizer,
+): Conversation[] {
+  return conversationsFromPolicyTokens(
+    {
+      sequences: batch.inputIds,
+      attentionMask: batch.attentionMask,
+      promptLength: batch.promptLength,
+    },
+    policyTokenizer,
+  );
+}

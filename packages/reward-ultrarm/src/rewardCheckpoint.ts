@@ -7,6 +7,8 @@ import { z } from 'zod';
 
 /** UltraRM's scalar head: nn.Linear(hidden_size, 1, bias=False), stored [1, hidden]. */
 export const REGRESSION_HEAD = 'regression_head.weight';
+/** The same head in HF's LlamaForSequenceClassification (num_labels 1), as vLLM serves it. */
+export const SCORE_HEAD = 'score.weight';
 
 /** Tokenizer files a reward-model directory may carry, in the order they are looked for. */
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer.model'] as const;
@@ -33,6 +35,8 @@ export interface RewardCheckpointInfo {
   vocabSize: number;
   maxPositionEmbeddings: number | undefined;
   padTokenId: number | undefined;
+  /** The head's tensor name: REGRESSION_HEAD (UltraRM) or SCORE_HEAD (converted for vLLM). */
+  headName: string;
 }
 
 /**
@@ -72,19 +76,21 @@ export async function inspectRewardCheckpoint(
     });
   }
   const checkpoint = await openCheckpoint(dir);
+  let headName = '';
   try {
-    if (!checkpoint.names().includes(REGRESSION_HEAD)) {
+    headName = [REGRESSION_HEAD, SCORE_HEAD].find((n) => checkpoint.names().includes(n)) ?? '';
+    if (headName === '') {
       throw new RemaxError('E_CHECKPOINT', 'the checkpoint has no regression head', {
         file: checkpoint.path,
         field: REGRESSION_HEAD,
-        expected: `a reward model checkpoint (LlamaRewardModel) with ${REGRESSION_HEAD} [1, ${config.hidden_size}]`,
+        expected: `a reward model checkpoint (LlamaRewardModel) with ${REGRESSION_HEAD} [1, ${config.hidden_size}] (or ${SCORE_HEAD}, converted for vLLM)`,
       });
     }
-    const { shape } = checkpoint.info(REGRESSION_HEAD);
+    const { shape } = checkpoint.info(headName);
     if (shape.length !== 2 || shape[0] !== 1 || shape[1] !== config.hidden_size) {
       throw new RemaxError('E_SHAPE', 'the regression head has the wrong shape', {
         file: checkpoint.path,
-        field: REGRESSION_HEAD,
+        field: headName,
         value: shape,
         expected: `[1, ${config.hidden_size}] (hidden_size from config.json)`,
       });
@@ -98,5 +104,6 @@ export async function inspectRewardCheckpoint(
     vocabSize: config.vocab_size,
     maxPositionEmbeddings: config.max_position_embeddings,
     padTokenId: config.pad_token_id ?? undefined,
+    headName,
   };
 }

@@ -1,5 +1,5 @@
 import type { RewardFn } from '@remax/core';
-import { conversationsFromPolicyTokens } from './policyChat.js';
+import { conversationsOfBatch } from './policyChat.js';
 import type { ConversationScores, UltraRewardModel } from './rewardModel.js';
 import type { TextTokenizer } from './textTokenizer.js';
 
@@ -14,14 +14,7 @@ export function makeRewardFn(
   onScored?: (scores: ConversationScores) => void,
 ): RewardFn {
   return async (batch) => {
-    const conversations = conversationsFromPolicyTokens(
-      {
-        sequences: batch.inputIds,
-        attentionMask: batch.attentionMask,
-        promptLength: batch.promptLength,
-      },
-      policyTokenizer,
-    );
+    const conversations = conversationsOfBatch(batch, policyTokenizer);
     const scores = await rewardModel.scoreConversations(conversations);
     onScored?.(scores);
     return scores.rewards;

@@ -86,6 +86,16 @@ export class UltraRewardModel extends ScalarHeadModel implements RewardModel {
     };
   }
 
+  /** Rewards of unpadded reward-model id rows (what a served /classify request carries). */
+  scoreTokenRows(rows: readonly number[][]): Promise<Float32Array> {
+    return this.scoreRows(rows);
+  }
+
+  /** The reward model's vocabulary size (config.json). */
+  get vocabSize(): number {
+    return this.source.vocabSize;
+  }
+
   /** The reward-model ids `scoreConversations` would score. */
   encodeConversations(conversations: readonly Conversation[]): RewardInputs {
     return buildRewardInputs(conversations, this.tokenizer, { maxLength: this.maxLength });
@@ -146,7 +156,7 @@ export async function loadRewardModel(
   const info = await inspectRewardCheckpoint(dir, { needTokenizer: true });
   const maxLength = options.maxLength ?? info.maxPositionEmbeddings ?? 4096;
   const tokenizer = await Tokenizer.fromDir(dir);
-  const { backbone, head } = await loadBackboneAndHead(dir);
+  const { backbone, head } = await loadBackboneAndHead(dir, info.headName);
   return new UltraRewardModel(
     backbone,
     head,
@@ -154,4 +164,19 @@ export async function loadRewardModel(
     { dir, rawConfig: info.rawConfig, vocabSize: info.vocabSize, padId: info.padTokenId ?? 0 },
     { ...options, maxLength },
   );
+}
+
+/**
+ * The tokenizer and input limit of a reward-model directory without loading
+ * its weights (for a reward model served elsewhere: `remoteRewardFn`).
+ */
+export async function loadRewardTokenizer(
+  dir: string,
+  options: { maxLength?: number } = {},
+): Promise<{ tokenizer: TextTokenizer; maxLength: number }> {
+  const info = await inspectRewardCheckpoint(dir, { needTokenizer: true });
+  return {
+    tokenizer: await Tokenizer.fromDir(dir),
+    maxLength: options.maxLength ?? info.maxPositionEmbeddings ?? 4096,
+  };
 }

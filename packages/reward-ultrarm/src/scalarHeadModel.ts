@@ -54,17 +54,18 @@ export abstract class ScalarHeadModel {
   }
 }
 
-/** The Llama backbone (no LM head) and `regression_head.weight` of a reward-model directory. */
+/** The Llama backbone (no LM head) and the scalar head (`regression_head.weight`, or `score.weight` once converted for vLLM). */
 export async function loadBackboneAndHead(
   dir: string,
+  headName: string = REGRESSION_HEAD,
 ): Promise<{ backbone: CausalLM; head: tf.Variable }> {
-  const backbone = await loadCausalLM(dir, { withLMHead: false, extraTensors: [REGRESSION_HEAD] });
-  const head = backbone.extra.get(REGRESSION_HEAD);
+  const backbone = await loadCausalLM(dir, { withLMHead: false, extraTensors: [headName] });
+  const head = backbone.extra.get(headName);
   if (head === undefined) {
     backbone.dispose();
     throw new RemaxError('E_CHECKPOINT', 'the backbone loader did not return the regression head', {
       file: dir,
-      field: REGRESSION_HEAD,
+      field: headName,
     });
   }
   return { backbone, head };

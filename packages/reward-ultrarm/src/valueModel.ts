@@ -34,6 +34,6 @@ export class UltraValueModel extends ScalarHeadModel implements ValueModel {
  */
 export async function loadValueModel(dir: string): Promise<UltraValueModel> {
   const info = await inspectRewardCheckpoint(dir, { needTokenizer: false });
-  const { backbone, head } = await loadBackboneAndHead(dir);
+  const { backbone, head } = await loadBackboneAndHead(dir, info.headName);
   return new UltraValueModel(backbone, head, { dir, rawConfig: info.rawConfig });
 }

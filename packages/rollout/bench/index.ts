@@ -1,7 +1,7 @@
 // pnpm bench: JSON lines on stdout. Generation speed on the "small" config
 // (random weights, batch 8, prompt 64, 128 new tokens), KV cache vs
-// recompute, pairs mode vs two calls, and the sampler's partial selection vs a
-// full sort. Ratios are measured in the same run (the machine is noisy).
+// recompute, pairs mode vs two calls, a ReMax rollout through `serve` vs
+// in-process, and the sampler's partial selection vs a full sort. Ratios are measured in the same run (the machine is noisy).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,15 +10,17 @@ import { loadCausalLM } from '@remax/model-mistral';
 import { type DecodingModel, generate, TokenSampler } from '../src/index.js';
 import { naiveKept } from '../test/naiveSampling.js';
 import { SMALL, writeRandomCheckpoint } from './randomCheckpoint.js';
+import { serveOverhead } from './serveOverhead.js';
 
 const BATCH = Number(process.env['BENCH_BATCH'] ?? 8);
 const PROMPT = Number(process.env['BENCH_PROMPT'] ?? 64);
 const NEW = Number(process.env['BENCH_NEW'] ?? 128);
 const RECOMPUTE_NEW = Number(process.env['BENCH_RECOMPUTE_NEW'] ?? 32);
-// BENCH_PARTS=sampled,greedy,recompute,pairs,sampler (default: all)
+// BENCH_PARTS=sampled,greedy,recompute,pairs,serve,sampler (default: all)
 const PARTS = new Set(
-  (process.env['BENCH_PARTS'] ?? 'sampled,greedy,recompute,pairs,sampler').split(','),
+  (process.env['BENCH_PARTS'] ?? 'sampled,greedy,recompute,pairs,serve,sampler').split(','),
 );
+const SERVE_REPS = Number(process.env['BENCH_SERVE_REPS'] ?? 5);
 
 const emit = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
 
@@ -123,6 +125,8 @@ try {
       pairsTokensPerSecond: +((pairs.value / pairs.ms) * 1000).toFixed(1),
     });
   }
+  // the same ReMax rollout through `serve` (HTTP, vLLM protocol, batching queue) vs in-process
+  if (PARTS.has('serve')) emit({ ...(await serveOverhead(loaded, ids, NEW, SERVE_REPS)), backend });
   emit({
     bench: 'tensors.generate',
     afterWarmup: tensorsAfterWarmup,

@@ -8,11 +8,13 @@
 // `gatherRows`, so sampled and greedy rows share one prefill. Rows that
 // finished are then dropped from the cache, so only live rows are computed.
 //
-// Each sampled row draws from its own RNG stream Rng.derive(seed,
-// promptIndex, j), so its tokens depend on (seed, prompt index, sample index)
-// only, never on the other rows of the batch.
+// Each sampled row draws from its own RNG stream sampleRng(seed,
+// promptIndex, j) (see seeds.ts: the stream vLLM's seed + j convention and
+// `serve` give sample j of a request seeded promptSeed(seed, promptIndex)), so
+// its tokens depend on (seed, prompt index, sample index) only, never on the
+// other rows of the batch.
 
-import { RemaxError, Rng, tf } from '@remax/core';
+import { RemaxError, type Rng, tf } from '@remax/core';
 import type { DecodingCache, DecodingModel } from './model.js';
 import {
   type GenerateOptions,
@@ -20,7 +22,13 @@ import {
   resolveGenerateOptions,
 } from './options.js';
 import { type PromptBatch, type PromptRows, readPrompts } from './prompts.js';
-import { type SamplingParams, type TokenChoice, TokenSampler } from './sampling.js';
+import {
+  type KeptTokens,
+  type SamplingParams,
+  type TokenChoice,
+  TokenSampler,
+} from './sampling.js';
+import { sampleRng, sequenceRng } from './seeds.js';
 
 export type FinishReason = 'eos' | 'length';
 export type RowKind = 'sampled' | 'greedy';
@@ -50,6 +58,8 @@ export interface GenerateResult {
    * softmax(logits) at temperature 1. 0 after a row finished.
    */
   readonly logprobs?: tf.Tensor2D;
+  /** With `topLogprobs` N: per row, per response step, the N most likely [id, logprob] (see GenerateExtras). */
+  readonly topLogprobs?: [number, number][][][];
   /** Disposes sequences, attentionMask and logprobs. */
   dispose(): void;
 }
@@ -60,6 +70,16 @@ export interface GenerateExtras {
   samplesPerPrompt?: number;
   /** Recompute the whole sequence each step instead of using the KV cache (reference / benchmarks). */
   useKVCache?: boolean;
+  /**
+   * Explicit rows instead of (samplesPerPrompt, pairs, greedy): row r decodes
+   * prompt `prompt` greedily (`seed: null`) or sampled from sequenceRng(seed)
+   * (`serve` batches requests this way; needs greedy, pairs and promptIndices unset).
+   */
+  rowPlan?: readonly { prompt: number; seed: number | null }[];
+  /** Also return the N most likely tokens of each step's distribution (vLLM's `logprobs: N`). */
+  topLogprobs?: number;
+  /** Added to the logits of these ids before anything else (vLLM's `logit_bias`). */
+  logitBias?: ReadonlyMap<number, number>;
 }
 
 interface RowPlan {
@@ -77,12 +97,57 @@ export async function generate(
   prompts: PromptBatch,
   options: GenerateOptions & GenerateExtras,
 ): Promise<GenerateResult> {
-  const { samplesPerPrompt = 1, useKVCache = true, ...rest } = options;
+  const {
+    samplesPerPrompt = 1,
+    useKVCache = true,
+    rowPlan,
+    topLogprobs = 0,
+    logitBias,
+    ...rest
+  } = options;
   const opts = resolveGenerateOptions(rest);
   const rows = readPrompts(prompts);
-  const plan = planRows(rows.batchSize, samplesPerPrompt, opts);
-  const decoder = new Decoder(model, rows, plan, opts);
+  const plan = rowPlan
+    ? explicitRows(rows.batchSize, rowPlan, opts)
+    : planRows(rows.batchSize, samplesPerPrompt, opts);
+  if (!Number.isInteger(topLogprobs) || topLogprobs < 0) {
+    throw new RemaxError('E_INPUT', 'topLogprobs must be an integer >= 0', {
+      field: 'topLogprobs',
+      value: topLogprobs,
+    });
+  }
+  const decoder = new Decoder(model, rows, plan, opts, { topLogprobs, logitBias });
   return useKVCache ? decoder.runCached() : decoder.runRecomputed();
+}
+
+function explicitRows(
+  B: number,
+  rowPlan: readonly { prompt: number; seed: number | null }[],
+  opts: ResolvedGenerateOptions,
+): RowPlan {
+  if (opts.greedy || opts.pairs || opts.promptIndices) {
+    throw new RemaxError('E_INPUT', 'rowPlan replaces greedy, pairs and promptIndices', {
+      field: 'rowPlan',
+      expected: 'greedy: false, pairs: false and no promptIndices with rowPlan',
+    });
+  }
+  const plan: RowPlan = { kinds: [], prompts: [], rngs: [] };
+  rowPlan.forEach(({ prompt, seed }, r) => {
+    if (!Number.isInteger(prompt) || prompt < 0 || prompt >= B) {
+      throw new RemaxError('E_INPUT', 'rowPlan prompt out of range', {
+        field: `rowPlan[${r}].prompt`,
+        value: prompt,
+        expected: `an integer in [0, ${B})`,
+      });
+    }
+    plan.kinds.push(seed === null ? 'greedy' : 'sampled');
+    plan.prompts.push(prompt);
+    plan.rngs.push(seed === null ? null : sequenceRng(seed));
+  });
+  if (plan.kinds.length === 0) {
+    throw new RemaxError('E_INPUT', 'rowPlan is empty', { field: 'rowPlan' });
+  }
+  return plan;
 }
 
 function planRows(B: number, k: number, opts: ResolvedGenerateOptions): RowPlan {
@@ -129,7 +194,7 @@ function planRows(B: number, k: number, opts: ResolvedGenerateOptions): RowPlan 
     for (let j = 0; j < k; j++) {
       kinds.push('sampled');
       prompts.push(b);
-      rngs.push(Rng.derive(seed, promptIndices[b] as number, j));
+      rngs.push(sampleRng(seed, promptIndices[b] as number, j));
     }
   }
   if (opts.pairs) {
@@ -156,12 +221,14 @@ class Decoder {
   private readonly pad: number;
   private readonly params: SamplingParams;
   private sampler: TokenSampler | null = null;
+  private readonly top: [number, number][][][] | null;
 
   constructor(
     private readonly model: DecodingModel,
     private readonly rows: PromptRows,
     private readonly plan: RowPlan,
     private readonly opts: ResolvedGenerateOptions,
+    private readonly extras: { topLogprobs: number; logitBias?: ReadonlyMap<number, number> },
   ) {
     this.n = plan.kinds.length;
     const P = rows.promptLength;
@@ -179,6 +246,7 @@ class Decoder {
     this.eos = new Set(opts.eosTokenId);
     this.pad = opts.padTokenId ?? opts.eosTokenId[0] ?? 0;
     this.params = { temperature: opts.temperature, topK: opts.topK, topP: opts.topP };
+    this.top = extras.topLogprobs > 0 ? plan.kinds.map(() => []) : null;
   }
 
   /**
@@ -319,8 +387,15 @@ class Decoder {
       }
       const b = rowOfLogits[r] as number;
       const row = logits.subarray(b * V, (b + 1) * V);
+      if (this.extras.logitBias) addBias(row, this.extras.logitBias);
       const rng = this.plan.rngs[r];
       const choice: TokenChoice = rng ? sampler.sample(row, this.params, rng) : sampler.greedy(row);
+      if (this.top) {
+        const n = this.extras.topLogprobs;
+        this.top[r]?.push(
+          rng ? topOfKept(sampler.kept(row, this.params), n) : topOfRow(row, n, choice.logprob),
+        );
+      }
       this.tokens[at] = choice.token;
       this.mask[at] = 1;
       this.logprobs[r * this.opts.maxNewTokens + step] = choice.logprob;
@@ -389,11 +464,39 @@ class Decoder {
       rowKinds: [...this.plan.kinds],
       rowPrompts: [...this.plan.prompts],
       ...(logprobs ? { logprobs } : {}),
+      ...(this.top ? { topLogprobs: this.top } : {}),
       dispose() {
         tf.dispose([sequences, attentionMask, ...(logprobs ? [logprobs] : [])]);
       },
     };
   }
+}
+
+function addBias(row: Float32Array, bias: ReadonlyMap<number, number>): void {
+  for (const [id, b] of bias) {
+    if (id < row.length) row[id] = (row[id] as number) + b;
+  }
+}
+
+/** The n most likely kept tokens (ties: lower id first) with their processed logprobs. */
+function topOfKept(kept: KeptTokens, n: number): [number, number][] {
+  const order = Array.from(kept.ids.keys());
+  order.sort((a, b) => (kept.weights[b] as number) - (kept.weights[a] as number) || a - b);
+  const logTotal = Math.log(kept.total);
+  return order
+    .slice(0, n)
+    .map((j) => [kept.ids[j] as number, Math.log(kept.weights[j] as number) - logTotal]);
+}
+
+/**
+ * The n largest logits of a greedy row as softmax logprobs; `maxLogprob` is
+ * the argmax's (-log z), so each is (l - max) + maxLogprob.
+ */
+function topOfRow(row: Float32Array, n: number, maxLogprob: number): [number, number][] {
+  const ids = Array.from(row.keys());
+  ids.sort((a, b) => (row[b] as number) - (row[a] as number) || a - b);
+  const max = row[ids[0] as number] as number;
+  return ids.slice(0, n).map((i) => [i, (row[i] as number) - max + maxLogprob]);
 }
 
 function identity(n: number): number[] {

@@ -4,7 +4,7 @@ export {
   type ReadOptions,
   type TensorInfo,
 } from './checkpoint.js';
-export type { DType, TypedArray } from './dtype.js';
+export { bytesPerElement, type DType, type TypedArray } from './dtype.js';
 export {
   bf16BitsToFloat32,
   f16BitsToFloat32,

@@ -111,6 +111,8 @@ export const remaxSchema = z.strictObject({
   /** Clip of reward - greedy reward to [-c, c]. */
   reward_clip: z.number().positive(),
   gamma: z.number().gt(0).lte(1),
+  /** Truncated importance sampling cap C: weight min(exp(lp_train - lp_engine), C) per token; null = off. */
+  tis_cap: z.number().positive().nullable().default(null),
 });
 
 export const ppoSchema = z.strictObject({
@@ -124,6 +126,8 @@ export const ppoSchema = z.strictObject({
   ppo_epochs: positiveInt,
   critic_lr: z.number().positive(),
   critic_weight_decay: nonNegative,
+  /** Truncated importance sampling cap C: weight min(exp(lp_train - lp_engine), C) per token; null = off. */
+  tis_cap: z.number().positive().nullable().default(null),
 });
 
 export const wandbSchema = z.strictObject({
@@ -200,6 +204,54 @@ export const outputSchema = z
     }
   });
 
+/** Where an engine listens: vLLM's OpenAI-compatible server or `remax-train-mistral serve`. */
+const engineFields = {
+  /** e.g. http://127.0.0.1:8000/v1 (rollout) or http://127.0.0.1:8001 (reward: /classify is at the root). */
+  base_url: z.url().nullable().default(null),
+  /** The served model name (`--served-model-name`). */
+  model: z.string().min(1).nullable().default(null),
+  /** Name of the environment variable holding the API key (the key itself never goes in YAML). */
+  api_key_env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+    .nullable()
+    .default(null),
+  /** Requests in flight at most. */
+  max_concurrency: positiveInt.default(64),
+  /** Per-request timeout, seconds. */
+  timeout_s: z.number().positive().default(600),
+  /** Retries (with backoff) on connection errors, timeouts, 429 and 5xx before E_ENGINE. */
+  max_retries: z.number().int().nonnegative().default(3),
+};
+
+export const rolloutSchema = z
+  .strictObject({
+    /** local: generate in the trainer (tfjs); openai: POST /v1/completions to an engine. */
+    engine: z.enum(['local', 'openai']).default('local'),
+    ...engineFields,
+    /**
+     * A remote engine serves the weights it was started with; only LoRA adapter
+     * sync keeps it on the trained policy. With full fine-tuning the run refuses
+     * to start unless this is true (rollouts then come from the starting policy).
+     */
+    allow_stale_weights: z.boolean().default(false),
+  })
+  .superRefine(requireEndpoint('openai'));
+
+function requireEndpoint(remote: string) {
+  return (
+    v: { engine: string; base_url: string | null; model: string | null },
+    ctx: z.RefinementCtx,
+  ) => {
+    if (v.engine !== remote) return;
+    for (const key of ['base_url', 'model'] as const) {
+      if (v[key] === null) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `required with engine: ${remote}` });
+      }
+    }
+  };
+}
+
 const runConfigFields = z.strictObject({
   /** Which algorithm trains the policy: the one field an ablation changes. */
   algo: z.enum(['remax', 'ppo']),
@@ -208,17 +260,28 @@ const runConfigFields = z.strictObject({
   policy: modelSection,
   /** Frozen reference model; null = a copy of the policy's starting weights. */
   reference: optionalModelSection.prefault({}),
-  reward: z.strictObject({
-    path: z.string().min(1),
-    dtype: z.literal('float32').default('float32'),
-    hub_id: z.string().min(1).nullable().default(null),
-    /** Sequences per reward-model forward. */
-    batch_size: positiveInt.default(8),
-  }),
+  reward: z
+    .strictObject({
+      path: z.string().min(1),
+      dtype: z.literal('float32').default('float32'),
+      hub_id: z.string().min(1).nullable().default(null),
+      /** Sequences per reward-model forward. */
+      batch_size: positiveInt.default(8),
+      /**
+       * local: score in the trainer; remote: POST /classify to a served UltraRM
+       * (converted with `convert-rm`). With remote, `path` gives only the
+       * tokenizer and max length (the weights are not loaded).
+       */
+      engine: z.enum(['local', 'remote']).default('local'),
+      ...engineFields,
+    })
+    .superRefine(requireEndpoint('remote')),
   /** PPO critic initialisation; null = the reward model (DeepSpeed-Chat). */
   critic: optionalModelSection.prefault({}),
   data: dataSchema,
   generation: generationSchema,
+  /** Where rollouts are generated (docs/scaling-out.md). */
+  rollout: rolloutSchema.prefault({}),
   optim: optimSchema,
   train: trainSchema,
   remax: remaxSchema,
@@ -248,6 +311,7 @@ export const runConfigSchema = runConfigFields.superRefine((c, ctx) => {
 });
 
 /** A validated run configuration (defaults applied). */
+export type RolloutConfig = z.output<typeof rolloutSchema>;
 export type RunConfig = z.output<typeof runConfigSchema>;
 export type LoraRunConfig = z.output<typeof loraSchema>;
 export type FiltersConfig = z.output<typeof filtersSchema>;

@@ -12,12 +12,20 @@ const F32 = 4;
 /** Largest [rows, V] logits chunk the fused head ops make (core's default, 4M floats). */
 const HEAD_CHUNK = 1 << 22;
 
+/** Which process holds a component: the trainer, or a serving engine (vLLM) at 7B. */
+export type PlanProcess = 'trainer' | 'rollout engine (vLLM)' | 'reward engine (vLLM)';
+
 export interface PlanRow {
   component: string;
   params: number | null;
   bytes: number;
   note: string;
+  /** Default 'trainer'. */
+  process?: PlanProcess;
 }
+
+/** bf16: what vLLM holds a bf16 checkpoint in (--dtype auto). */
+const BF16 = 2;
 
 export interface Plan {
   backend: string;
@@ -30,6 +38,8 @@ export interface Plan {
   /** Memory the backend can use, when known. */
   limitBytes: number | null;
   fits: boolean | null;
+  /** Memory per process (the trainer's is totalBytes) when rollout or reward run on an engine. */
+  processes: { process: PlanProcess; bytes: number }[];
 }
 
 /**
@@ -119,8 +129,31 @@ export function planRun(
           bytes: pPolicy * F32,
           note: 'frozen copy of the policy',
         },
-    { component: 'reward model weights', params: pReward, bytes: pReward * F32, note: 'frozen' },
+    config.reward.engine === 'remote'
+      ? {
+          component: 'reward model weights',
+          params: pReward,
+          bytes: pReward * BF16,
+          note: 'bf16, served for POST /classify (converted with convert-rm)',
+          process: 'reward engine (vLLM)',
+        }
+      : {
+          component: 'reward model weights',
+          params: pReward,
+          bytes: pReward * F32,
+          note: 'frozen',
+        },
   ];
+  const remoteRollout = config.rollout.engine === 'openai';
+  if (remoteRollout) {
+    rows.push({
+      component: 'policy weights (engine copy)',
+      params: pPolicy,
+      bytes: pPolicy * BF16,
+      note: 'bf16, the base model vLLM samples from (LoRA adapters on top)',
+      process: 'rollout engine (vLLM)',
+    });
+  }
   if (isPpo && lora?.critic) {
     // critic adapters + its regression head train; the backbone is frozen
     const pCriticTrain = loraParameterCount(critic, lora) + critic.hidden_size;
@@ -167,9 +200,11 @@ export function planRun(
       },
     );
   }
-  const residentBytes = rows.reduce((s, r) => s + r.bytes, 0);
+  const onTrainer = (r: PlanRow) => (r.process ?? 'trainer') === 'trainer';
+  const residentBytes = rows.filter(onTrainer).reduce((s, r) => s + r.bytes, 0);
 
-  const kv = kvCacheBytes(policy, genRows, seq);
+  // vLLM's paged KV cache holds bf16; its real size is what --gpu-memory-utilization leaves.
+  const kv = kvCacheBytes(policy, genRows, seq) / (remoteRollout ? F32 / BF16 : 1);
   // The LM head runs fused over row chunks (core's logprobsFromHidden /
   // nextTokenScores): at most ~3 chunks of HEAD_CHUNK logits are alive (the
   // policy's chunk and its gradient, or the policy's and the reference's),
@@ -186,7 +221,8 @@ export function planRun(
       component: 'KV cache (generation)',
       params: null,
       bytes: kv,
-      note: `${genRows} rows x ${seq} tokens${isPpo ? '' : ' (sampled + greedy)'}`,
+      note: `${genRows} rows x ${seq} tokens${isPpo ? '' : ' (sampled + greedy)'}${remoteRollout ? ', bf16 (at least; vLLM pre-allocates)' : ''}`,
+      ...(remoteRollout ? { process: 'rollout engine (vLLM)' as const } : {}),
     },
     {
       component: 'activations (training)',
@@ -195,8 +231,13 @@ export function planRun(
       note: `micro-batch ${mb} x ${seq} tokens: layers + LM-head chunks${isPpo ? ' + critic' : ''}`,
     },
   );
-  const transientBytes = Math.max(kv, activations);
+  const transientBytes = remoteRollout ? activations : Math.max(kv, activations);
   const totalBytes = residentBytes + transientBytes;
+  const processes: Plan['processes'] = [{ process: 'trainer', bytes: totalBytes }];
+  for (const process of ['rollout engine (vLLM)', 'reward engine (vLLM)'] as const) {
+    const held = rows.filter((r) => r.process === process);
+    if (held.length > 0) processes.push({ process, bytes: held.reduce((s, r) => s + r.bytes, 0) });
+  }
   const limitBytes = options.limitBytes ?? defaultLimit(backend);
   return {
     backend,
@@ -206,6 +247,7 @@ export function planRun(
     totalBytes,
     limitBytes,
     fits: limitBytes === null ? null : totalBytes <= limitBytes,
+    processes,
   };
 }
 
@@ -229,15 +271,24 @@ export function formatBytes(n: number): string {
 
 /** The plan as a markdown table plus a verdict line. */
 export function formatPlan(plan: Plan): string {
+  const several = plan.processes.length > 1;
   const lines = [
     `| component | parameters | memory | note |`,
     `|---|---:|---:|---|`,
     ...plan.rows.map(
       (r) =>
-        `| ${r.component} | ${r.params === null ? '' : r.params.toLocaleString('en-US')} | ${formatBytes(r.bytes)} | ${r.note} |`,
+        `| ${r.component} | ${r.params === null ? '' : r.params.toLocaleString('en-US')} | ${formatBytes(r.bytes)} | ${several ? `[${r.process ?? 'trainer'}] ` : ''}${r.note} |`,
     ),
-    `| **peak estimate** | | **${formatBytes(plan.totalBytes)}** | resident ${formatBytes(plan.residentBytes)} + largest phase ${formatBytes(plan.transientBytes)} |`,
+    `| **peak estimate${several ? ' (trainer)' : ''}** | | **${formatBytes(plan.totalBytes)}** | resident ${formatBytes(plan.residentBytes)} + largest phase ${formatBytes(plan.transientBytes)} |`,
   ];
+  if (several) {
+    lines.push(
+      '',
+      '| process | memory |',
+      '|---|---:|',
+      ...plan.processes.map((p) => `| ${p.process} | ${formatBytes(p.bytes)} |`),
+    );
+  }
   const verdict =
     plan.fits === null
       ? `backend ${plan.backend}: memory limit unknown (pass --memory-limit to compare)`

@@ -29,6 +29,7 @@ export function algorithmConfig(config: RunConfig, totalSteps: number): Record<s
       klHorizon: r.kl_horizon,
       rewardClip: r.reward_clip,
       gamma: r.gamma,
+      tisCap: r.tis_cap,
     };
   }
   const p = config.ppo;
@@ -40,6 +41,7 @@ export function algorithmConfig(config: RunConfig, totalSteps: number): Record<s
     cliprange: p.cliprange,
     cliprangeValue: p.cliprange_value,
     ppoEpochs: p.ppo_epochs,
+    tisCap: p.tis_cap,
     microBatchSize: config.train.micro_batch_size,
     actor: optim,
     // the critic shares the schedule and clipping, with its own lr and decay

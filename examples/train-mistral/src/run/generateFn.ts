@@ -1,12 +1,24 @@
 import type { GenerateFn, Rollout } from '@remax/core';
 import type { CausalLM } from '@remax/model-mistral';
-import { rolloutGenerator } from '@remax/rollout';
+import { type RolloutSettings, rolloutGenerator } from '@remax/rollout';
 import type { RunConfig } from '../config/schema.js';
 
 export interface GenerateStats {
   /** Tokens generated in the last call (all rows). */
   lastTokens: number;
   lastSeconds: number;
+}
+
+/** The run's decoding settings, the same for the local and the remote generator. */
+export function rolloutSettings(config: RunConfig, eosTokenId: number): RolloutSettings {
+  return {
+    maxNewTokens: config.data.max_answer_seq,
+    temperature: config.generation.temperature,
+    topP: config.generation.top_p,
+    topK: config.generation.top_k,
+    eosTokenId,
+    returnLogprobs: true,
+  };
 }
 
 /**
@@ -20,14 +32,11 @@ export function makeGenerateFn(
   eosTokenId: number,
   stats: GenerateStats,
 ): GenerateFn {
-  const generate = rolloutGenerator(policy, {
-    maxNewTokens: config.data.max_answer_seq,
-    temperature: config.generation.temperature,
-    topP: config.generation.top_p,
-    topK: config.generation.top_k,
-    eosTokenId,
-    returnLogprobs: true,
-  });
+  return timed(rolloutGenerator(policy, rolloutSettings(config, eosTokenId)), stats);
+}
+
+/** Times each rollout and counts its generated tokens (sampled + greedy rows). */
+export function timed(generate: GenerateFn, stats: GenerateStats): GenerateFn {
   return async (prompts, request): Promise<Rollout> => {
     const t0 = performance.now();
     const rollout = await generate(prompts, request);

@@ -2,7 +2,9 @@ import type { Policy, ValueModel } from '@remax/core';
 import { type CausalLM, loadCausalLM } from '@remax/model-mistral';
 import {
   loadRewardModel,
+  loadRewardTokenizer,
   loadValueModel,
+  type TextTokenizer,
   tokenAlignedCritic,
   type UltraRewardModel,
 } from '@remax/reward-ultrarm';
@@ -18,7 +20,11 @@ export interface RunModels {
   /** The frozen reference: a second load, or with LoRA the policy with adapters off. */
   reference: Policy;
   tokenizer: Tokenizer;
-  reward: UltraRewardModel;
+  /** null when rewards come from a served reward model (reward.engine: remote). */
+  reward: UltraRewardModel | null;
+  /** The reward model's tokenizer and input limit (loaded either way). */
+  rewardTokenizer: TextTokenizer;
+  rewardMaxLength: number;
   critic?: ValueModel & { dispose(): void };
   dispose(): void;
 }
@@ -50,9 +56,11 @@ export async function loadRunModels(
   const { train: trainPolicy, reference } = referenceModel
     ? { train: policy, reference: referenceModel }
     : await loraPolicies(policy, config, options.policyFrom);
-  const reward = await loadRewardModel(config.reward.path, {
-    microBatchSize: config.reward.batch_size,
-  });
+  const reward =
+    config.reward.engine === 'local'
+      ? await loadRewardModel(config.reward.path, { microBatchSize: config.reward.batch_size })
+      : null;
+  const rewardInfo = reward ?? (await loadRewardTokenizer(config.reward.path));
   // PPO's critic is UltraRM (Llama tokenizer) reading the policy's (Mistral)
   // batches: token-aligned through the text, never fed the policy's ids
   const criticModel = options.withCritic
@@ -67,8 +75,8 @@ export async function loadRunModels(
             values: (b) => criticModel.values(b),
             parameters: () => criticModel.trainableParameters(),
           },
-          { policy: tokenizer, critic: reward.tokenizer },
-          { maxLength: reward.maxLength },
+          { policy: tokenizer, critic: rewardInfo.tokenizer },
+          { maxLength: rewardInfo.maxLength },
         ),
         dispose: () => criticModel.dispose(),
       }
@@ -79,11 +87,13 @@ export async function loadRunModels(
     reference,
     tokenizer,
     reward,
+    rewardTokenizer: rewardInfo.tokenizer,
+    rewardMaxLength: rewardInfo.maxLength,
     ...(critic ? { critic } : {}),
     dispose() {
       policy.dispose();
       referenceModel?.dispose();
-      reward.dispose();
+      reward?.dispose();
       critic?.dispose();
     },
   };

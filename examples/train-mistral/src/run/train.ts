@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import {
   type AlgorithmFactory,
   initBackend,
+  isRemaxError,
   RemaxError,
   Rng,
   type StepMetrics,
   tf,
 } from '@remax/core';
-import { makeRewardFn } from '@remax/reward-ultrarm';
 import { Tokenizer } from '@remax/tokenizer';
 import YAML from 'yaml';
 import { assertInputsExist } from '../config/load.js';
@@ -23,7 +23,7 @@ import {
   writeCheckpoint,
 } from './checkpoint.js';
 import { nodeIo, type RunIo, replaceAtomically } from './durableWrite.js';
-import { makeGenerateFn } from './generateFn.js';
+import { engineStopped, makeEngines } from './engines.js';
 import { headlineMetrics } from './headline.js';
 import { hfTrainerState, writePolicyExtras } from './hfFiles.js';
 import { checkLoraConfig, MERGED_DIR, saveFinalPolicy, savePolicyState } from './lora.js';
@@ -179,13 +179,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const rng = Rng.fromState(state.rng);
   const genStats = { lastTokens: 0, lastSeconds: 0 };
   let lastScored: { texts: string[]; rewards: Float32Array }[] = [];
-  const reward = makeRewardFn(models.reward, models.tokenizer, (s) => {
+  const { generate, reward } = makeEngines(config, models, genStats, (s) => {
     lastScored.push({ texts: s.texts, rewards: s.rewards });
   });
   const context = {
     policy: models.trainPolicy,
     reference: models.reference,
-    generate: makeGenerateFn(models.policy, config, models.tokenizer.eosId, genStats),
+    generate,
     reward,
     rng,
     ...(models.critic ? { critic: models.critic } : {}),
@@ -205,10 +205,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const ids = { bosId: models.tokenizer.bosId, eosId: models.tokenizer.eosId };
   let lastCheckpoint: string | null = resumeFrom;
   let stopped: TrainResult['stopped'] = 'done';
-  const saveCheckpoint = async () => {
+  const saveCheckpoint = async (rngState = rng.state()) => {
     lastCheckpoint = await writeCheckpoint(
       runDir,
-      { ...state, rng: rng.state() },
+      { ...state, rng: rngState },
       algorithm.getState(),
       async (dir) => {
         await savePolicyState(models.policy, dir, config);
@@ -239,12 +239,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         .map((i) => prompts.train[i]?.prompt ?? '');
       lastScored = [];
       const t0 = performance.now();
+      const rngBefore = rng.state();
       const { metrics, peakBytes } = await runStep(
         algorithm,
         models.tokenizer,
         texts,
         chatTemplate,
-      );
+      ).catch(async (e: unknown) => {
+        if (!isRemaxError(e, 'E_ENGINE')) throw e;
+        await saveCheckpoint(rngBefore); // the failed step redone on --resume, same seeds
+        throw engineStopped(e, runDir, state.step);
+      });
       const seconds = (performance.now() - t0) / 1000;
       state = {
         ...state,

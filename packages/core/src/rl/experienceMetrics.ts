@@ -2,7 +2,7 @@
 // definitions stay the same across ReMax, PPO, GRPO, RLOO and REINFORCE++.
 import type { RolloutSequences, StepMetrics } from '../algorithm.js';
 import {
-  logprobMismatch,
+  logprobAbsDiff,
   mean,
   type PhaseClock,
   responseSums,
@@ -47,19 +47,24 @@ export function experienceMetrics(input: ExperienceMetricsInput): StepMetrics {
     'response/length_mean': mean(sampled.responseLengths),
     ...(scores.entropy && { 'policy/entropy': responseTokenMean(scores.entropy, mask, start) }),
     // only when the generator reports its log-probabilities
-    ...(rolloutLogprobs && {
-      'policy/logprob_mismatch': logprobMismatch(
-        rolloutLogprobs,
-        scores.logprobs,
-        sampled.responseLengths,
-        start,
-      ),
-    }),
+    ...(rolloutLogprobs &&
+      mismatchMetrics(
+        logprobAbsDiff(rolloutLogprobs, scores.logprobs, sampled.responseLengths, start),
+      )),
     'time/rollout_s': seconds('rollout'),
     'time/reward_s': seconds('reward'),
     'time/score_s': seconds('score'),
     'throughput/rollout_tokens_per_s':
       input.generatedTokens / (clock.seconds['rollout'] ?? Number.NaN),
     'memory/experience_peak_tensor_bytes': memory.peak,
+  };
+}
+
+/** The generator-vs-trainer logprob gap (policy/logprob_mismatch is the mean, kept for old runs). */
+function mismatchMetrics(d: { mean: number; max: number }): StepMetrics {
+  return {
+    'policy/logprob_mismatch': d.mean,
+    'rollout/logprob_abs_diff_mean': d.mean,
+    'rollout/logprob_abs_diff_max': d.max,
   };
 }

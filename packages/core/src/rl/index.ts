@@ -25,3 +25,4 @@ export {
   scoreInMicroBatches,
   scoreSequences,
 } from './scoring.js';
+export { rolloutTISWeights, tisCapField, truncatedISWeights } from './truncatedIS.js';

@@ -2,7 +2,7 @@
 // The example's command line: train, eval, ablate, prepare-data, plan.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { isRemaxError, RemaxError } from '@remax/core';
+import { RemaxError } from '@remax/core';
 import { convertUltraRMForVllm } from '@remax/reward-ultrarm';
 import { Tokenizer } from '@remax/tokenizer';
 import { Command, InvalidArgumentError, Option } from 'commander';

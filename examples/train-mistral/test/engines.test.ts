@@ -10,10 +10,15 @@ import { describe, expect, it } from 'vitest';
 import { algorithmFactories } from '../src/algorithms.js';
 import { loadRunConfig } from '../src/config/load.js';
 import { checkEngineConfig, endpointOf } from '../src/run/engines.js';
-import type { StepRecord } from '../src/run/metrics.js';
 import { train } from '../src/run/train.js';
 import { serveModels } from '../src/serve/serve.js';
-import { deterministicPart, FAST, tinyYaml } from './trainHelpers.js';
+import {
+  deterministicPart,
+  FAST,
+  splitEngineLogprobs,
+  tinyYaml,
+  trainUntilEngineDies,
+} from './trainHelpers.js';
 
 const fixtures = fileURLToPath(new URL('../../../fixtures/models/', import.meta.url));
 const FAST_ENGINE = [
@@ -25,27 +30,6 @@ const FAST_ENGINE = [
   // weights bitwise unchanged, as the engine's are.
   'optim.lr=1e-30',
 ];
-
-/** Metrics that compare the generator's logprobs with the trainer's, split from the rest. */
-const ENGINE_LOGPROB_KEYS = [
-  'policy/logprob_mismatch',
-  'rollout/logprob_abs_diff_mean',
-  'rollout/logprob_abs_diff_max',
-];
-
-function splitEngineLogprobs(records: StepRecord[]): [Record<string, unknown>[], number[]] {
-  const values: number[] = [];
-  const rest = records.map((r) => {
-    const out = deterministicPart(r);
-    const algo = { ...(out.algo as Record<string, number>) };
-    for (const k of ENGINE_LOGPROB_KEYS) {
-      if (k in algo) values.push(algo[k] as number);
-      delete algo[k];
-    }
-    return { ...out, algo };
-  });
-  return [rest, values];
-}
 
 async function startEngine(port = 0) {
   return serveModels({
@@ -118,18 +102,7 @@ describe('engines', () => {
       const config = loadRunConfig(tinyYaml, {
         set: [...FAST_ENGINE, ...remoteSets(port, 1)],
       }).config;
-      const failed = await train({
-        config,
-        factories: algorithmFactories,
-        runDir,
-        progress: false,
-        onStep: (r) => {
-          if (r.step === 1) void second.close();
-        },
-      }).then(
-        () => null,
-        (e: unknown) => e,
-      );
+      const failed = await trainUntilEngineDies(config, runDir, second);
       expect(isRemaxError(failed, 'E_ENGINE')).toBe(true);
       expect(String((failed as Error).message)).toContain(`--resume ${runDir}`);
       expect(String((failed as Error).message)).toContain('cannot connect');

@@ -75,8 +75,11 @@ describe('plan', () => {
     const { config } = loadRunConfig(deploy);
     expect(config.rollout.engine).toBe('openai');
     expect(config.reward.engine).toBe('remote');
+    expect(config.lora?.r).toBe(16);
+    expect(config.sync?.every_steps).toBe(1);
+    // the same LoRA run with every process in the trainer
     const local = planRun(
-      loadRunConfig(join(configs, 'mistral-7b-remax.yaml')).config,
+      loadRunConfig(join(configs, 'mistral-7b-remax-lora.yaml')).config,
       'tensorflow',
     );
     const plan = planRun(config, 'tensorflow');

@@ -1,4 +1,4 @@
-import { optimizerFields, requireTotalSteps } from '@remax/core';
+import { microBatchSizeField, optimizerFields, requireTotalSteps } from '@remax/core';
 import { z } from 'zod';
 
 /**
@@ -62,12 +62,7 @@ export const GrpoConfigSchema = z
       .describe(
         'optimizer updates per batch of experience (TRL num_iterations, mu in the paper); > 1 makes the clip bite [1]',
       ),
-    microBatchSize: z
-      .number()
-      .int()
-      .positive()
-      .default(4)
-      .describe('rows per forward/backward; gradients accumulate over micro-batches [4]'),
+    microBatchSize: microBatchSizeField,
     ...optimizerFields,
   })
   .strict()

@@ -7,7 +7,7 @@ import {
   type Policy,
   RemaxError,
   responseMask,
-  type SequenceBatch,
+  type ScoredBatch,
   sliceRows,
   tf,
 } from '@remax/core';
@@ -17,19 +17,12 @@ import { aggregationWeights, grpoObjective } from './objective.js';
 
 type Rows = readonly (readonly number[])[];
 
-export interface GrpoLossInputs extends SequenceBatch {
-  /** The reward model's score of each row [N]; rows i*groupSize + j = sample j of prompt i. */
-  scores: tf.Tensor1D | ArrayLike<number>;
-  /** Samples per prompt (TRL num_generations). */
-  groupSize: number;
-  /**
-   * Behaviour log-probabilities [N, T-1] (column t scores token t+1) when the
-   * batch was sampled by an older policy; absent = the policy's own, detached.
-   */
-  oldLogprobs?: tf.Tensor2D;
-  /** Reference log-probabilities [N, T-1] already computed; absent = `reference` scores the rows. */
-  refLogprobs?: Rows;
-}
+/**
+ * A scored batch (@remax/core's ScoredBatch: rows i*groupSize + j = sample j of
+ * prompt i; `oldLogprobs` absent = the policy's own, detached; `refLogprobs`
+ * absent = `reference` scores the rows), its row range in the options.
+ */
+export type GrpoLossInputs = Omit<ScoredBatch, 'rows'>;
 
 export interface GrpoLossOptions {
   scaleRewards: ScaleRewards;
@@ -78,8 +71,8 @@ export function grpoLoss(
   );
   const weights = aggregationWeights(mask, options.lossType, options.maxCompletionLength);
   if (options.beta > 0 && inputs.refLogprobs)
-    checkRows(inputs.refLogprobs, N, T - 1, 'refLogprobs');
-  if (inputs.oldLogprobs) checkShape(inputs.oldLogprobs, N, T - 1);
+    checkShape(inputs.refLogprobs, N, T - 1, 'refLogprobs');
+  if (inputs.oldLogprobs) checkShape(inputs.oldLogprobs, N, T - 1, 'oldLogprobs');
   let lowClipped = 0;
   let highClipped = 0;
   const loss = tf.tidy(() => {
@@ -89,12 +82,9 @@ export function grpoLoss(
       options.beta === 0
         ? undefined
         : inputs.refLogprobs
-          ? tf.tensor2d(
-              inputs.refLogprobs.slice(s, e).map((r) => [...r]),
-              [e - s, T - 1],
-            )
+          ? rowsOf(inputs.refLogprobs, s, e)
           : reference.logprobsOf(tokens);
-    const old = inputs.oldLogprobs && tf.slice(inputs.oldLogprobs, [s, 0], [e - s, T - 1]);
+    const old = inputs.oldLogprobs && rowsOf(inputs.oldLogprobs, s, e);
     const result = grpoObjective(
       policy.logprobsOf(tokens),
       {
@@ -140,22 +130,24 @@ function rowRange(rows: readonly [number, number] | undefined, N: number): [numb
   return [s, e];
 }
 
-function checkRows(x: Rows, N: number, W: number, field: string): void {
-  if (x.length !== N || x.some((r) => r.length !== W)) {
+function checkShape(x: tf.Tensor2D | Rows, N: number, W: number, field: string): void {
+  const shape = x instanceof tf.Tensor ? x.shape : [x.length, x[0]?.length];
+  const ok =
+    x instanceof tf.Tensor
+      ? x.rank === 2 && x.shape[0] === N && x.shape[1] === W
+      : x.length === N && x.every((r) => r.length === W);
+  if (!ok) {
     throw new RemaxError('E_SHAPE', `grpoLoss: ${field} must be [N, T-1]`, {
       field,
-      value: [x.length, x[0]?.length],
+      value: shape,
       expected: `[${N}, ${W}]`,
     });
   }
 }
 
-function checkShape(x: tf.Tensor2D, N: number, W: number): void {
-  if (x.rank !== 2 || x.shape[0] !== N || x.shape[1] !== W) {
-    throw new RemaxError('E_SHAPE', 'grpoLoss: oldLogprobs must be [N, T-1]', {
-      field: 'oldLogprobs',
-      value: x.shape,
-      expected: `[${N}, ${W}]`,
-    });
-  }
+/** Rows [s, e) of per-position values as a [e - s, W] tensor. */
+function rowsOf(x: tf.Tensor2D | Rows, s: number, e: number): tf.Tensor2D {
+  if (x instanceof tf.Tensor) return tf.slice(x, [s, 0], [e - s, x.shape[1]]);
+  const rows = x.slice(s, e).map((r) => [...r]);
+  return tf.tensor2d(rows, [e - s, rows[0]?.length ?? 0]);
 }

@@ -2,6 +2,7 @@
 // TRL's GRPOTrainer). Every size (G, prompts, P) is read from the file.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { GroupBatchFixture } from '../../../test-support/goldenGradients.js';
 import type { LossType, ScaleRewards } from '../src/config.js';
 
 export const FIXTURES = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
@@ -40,16 +41,7 @@ export interface ClipMath {
   cases: { loss_type: LossType; loss: number; dloss_dlogprobs: number[][] }[];
 }
 
-export interface GrpoFixture {
-  prompt_len: number;
-  num_prompts: number;
-  num_generations: number;
-  input_ids: number[][];
-  attention_mask: number[][];
-  scores: number[];
-  action_mask: number[][];
-  logprobs: number[][];
-  ref_logprobs: number[][];
+export interface GrpoFixture extends GroupBatchFixture {
   k3: number[][];
   variants: GrpoVariant[];
   clip_math: ClipMath;

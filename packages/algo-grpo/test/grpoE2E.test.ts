@@ -1,40 +1,22 @@
 // grpoLoss against fixtures/algo/grpo.json: one GRPO step of tiny-mistral-swa
 // (policy) against its perturbed reference-policy for every scale_rewards x
 // loss_type, computed by an independent float64 PyTorch reference of TRL.
-import { initBackend, tf } from '@remax/core';
-import { type CausalLM, loadCausalLM } from '@remax/model-mistral';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tf } from '@remax/core';
+import { loadCausalLM } from '@remax/model-mistral';
+import { describe, expect, it } from 'vitest';
+import { fixtureModels } from '../../../test-support/fixtureModels.js';
+import { fixtureScoredBatch } from '../../../test-support/lossHarness.js';
 import { grpoLoss } from '../src/loss.js';
 import { FIXTURES, l2, loadGrpoFixture, optionsOf, relErr } from './fixture.js';
 
 const fx = loadGrpoFixture();
 const N = fx.num_prompts * fx.num_generations;
-let policy: CausalLM;
-let reference: CausalLM;
-
-beforeAll(async () => {
-  await initBackend();
-  policy = await loadCausalLM(`${FIXTURES}models/tiny-mistral-swa`);
-  reference = await loadCausalLM(`${FIXTURES}models/tiny-mistral-swa/reference-policy`);
-});
-afterAll(() => {
-  policy?.dispose();
-  reference?.dispose();
-});
-
-function inputs() {
-  return {
-    inputIds: tf.tensor2d(fx.input_ids, undefined, 'int32'),
-    attentionMask: tf.tensor2d(fx.attention_mask, undefined, 'int32'),
-    promptLength: fx.prompt_len,
-    scores: fx.scores,
-    groupSize: fx.num_generations,
-  };
-}
+const models = fixtureModels(FIXTURES, (dir) => loadCausalLM(dir));
+const inputs = () => fixtureScoredBatch(fx);
 
 /** Loss and gradients by HF name. */
 function lossAndGrads(run: () => tf.Scalar) {
-  const vars = policy.parameters();
+  const vars = models.policy.parameters();
   const { value, grads } = tf.variableGrads(run, [...vars.values()]);
   const byName = new Map<string, tf.Tensor>();
   for (const [name, v] of vars) byName.set(name, grads[v.name] as tf.Tensor);
@@ -46,7 +28,7 @@ describe('grpoLoss reproduces grpo.json', () => {
     expect(fx.input_ids.length).toBe(N);
     expect(fx.scores.length).toBe(N);
     const x = inputs();
-    const lp = tf.tidy(() => policy.logprobsOf(x).arraySync() as number[][]);
+    const lp = tf.tidy(() => models.policy.logprobsOf(x).arraySync() as number[][]);
     for (let b = 0; b < N; b++)
       for (let t = fx.prompt_len - 1; t < lp[0]!.length; t++) {
         if (fx.action_mask[b]?.[t] !== 1) continue;
@@ -62,7 +44,7 @@ describe('grpoLoss reproduces grpo.json', () => {
       const x = inputs();
       let stats: ReturnType<typeof grpoLoss>['stats'] | undefined;
       const { value, grads } = lossAndGrads(() => {
-        const r = grpoLoss(policy, reference, x, optionsOf(v));
+        const r = grpoLoss(models.policy, models.reference, x, optionsOf(v));
         stats = r.stats;
         return r.loss;
       });
@@ -105,7 +87,9 @@ describe('grpoLoss reproduces grpo.json', () => {
       const v = fx.variants.find((u) => u.loss_type === lossType && u.scale_rewards === 'group');
       if (!v) throw new Error(`no ${lossType} variant in the fixture`);
       const x = inputs();
-      const full = lossAndGrads(() => grpoLoss(policy, reference, x, optionsOf(v)).loss);
+      const full = lossAndGrads(
+        () => grpoLoss(models.policy, models.reference, x, optionsOf(v)).loss,
+      );
       const cuts = [0, 1, fx.num_generations + 1, N].filter(
         (c, i, a) => c <= N && a.indexOf(c) === i,
       );
@@ -114,7 +98,7 @@ describe('grpoLoss reproduces grpo.json', () => {
       for (let i = 0; i + 1 < cuts.length; i++) {
         const rows = [cuts[i] as number, cuts[i + 1] as number] as const;
         const part = lossAndGrads(
-          () => grpoLoss(policy, reference, x, { ...optionsOf(v), rows }).loss,
+          () => grpoLoss(models.policy, models.reference, x, { ...optionsOf(v), rows }).loss,
         );
         loss += part.value.dataSync()[0] as number;
         for (const [k, g] of part.grads) {

@@ -199,7 +199,7 @@ describe('GRPO step', () => {
     const algo = grpo({}, policy, async () => new Float32Array(3));
     const x = prompts();
     const tensors = tf.memory().numTensors;
-    await expect(algo.makeExperience(x)).rejects.toThrow(/context.reward returned 3 rewards/);
+    await expect(algo.makeExperience(x)).rejects.toThrow(/wrong number of rewards/);
     expect(tf.memory().numTensors).toBe(tensors);
     algo.dispose();
     tf.dispose([x.inputIds, x.attentionMask]);

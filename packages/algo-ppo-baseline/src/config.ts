@@ -1,4 +1,4 @@
-import { optimizerFields, requireTotalSteps, tisCapField } from '@remax/core';
+import { microBatchSizeField, optimizerFields, requireTotalSteps, tisCapField } from '@remax/core';
 import { z } from 'zod';
 
 const optimizer = z.object(optimizerFields).strict().superRefine(requireTotalSteps);
@@ -26,12 +26,7 @@ export const PpoConfigSchema = z
       .positive()
       .default(1)
       .describe('passes over each experience batch [1]'),
-    microBatchSize: z
-      .number()
-      .int()
-      .positive()
-      .default(4)
-      .describe('rows per forward/backward; gradients accumulate over micro-batches [4]'),
+    microBatchSize: microBatchSizeField,
     actor: optimizer.prefault({}).describe('actor (policy) optimizer'),
     critic: optimizer
       .prefault({ lr: 5e-6 })

@@ -9,6 +9,7 @@ import {
   type AlgorithmState,
   disposeBatch,
   type Experience,
+  experienceFromSampled,
   experienceMetrics,
   fillMasked,
   keptRows,
@@ -92,7 +93,7 @@ export class Ppo implements Algorithm<PpoExperience> {
       this.ctx.generate(prompts, { samplesPerPrompt: 1, greedy: false, seed }),
     );
     memory.sample();
-    try {
+    return experienceFromSampled(sampled, async (batch) => {
       // 2. reward-model score per sequence
       const score = await clock.time('reward', () => this.ctx.reward(sampled));
       // 3. old log-probs, reference log-probs, old values (no gradient)
@@ -152,11 +153,6 @@ export class Ppo implements Algorithm<PpoExperience> {
         'critic/value_mean': mean(gae.values.flatMap((r) => r.slice(start))),
         ...(tis && { 'rollout/tis_weight_mean': responseTokenMean(tis, s.actionMask, start) }),
       };
-      const batch = {
-        inputIds: sampled.inputIds,
-        attentionMask: sampled.attentionMask,
-        promptLength,
-      };
       return {
         numSequences: score.length,
         metrics,
@@ -171,12 +167,7 @@ export class Ppo implements Algorithm<PpoExperience> {
         tisWeights: tis ? tis.map((r) => r.slice(start)) : null,
         dispose: () => disposeBatch(batch),
       };
-    } catch (e) {
-      disposeBatch(sampled);
-      throw e;
-    } finally {
-      sampled.logprobs?.dispose();
-    }
+    });
   }
 
   async trainStep(experience: PpoExperience): Promise<StepMetrics> {

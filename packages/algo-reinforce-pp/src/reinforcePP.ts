@@ -28,7 +28,7 @@ export class ReinforcePP extends GroupAlgorithm<ReinforcePPConfig> {
 
   constructor(config: ReinforcePPConfigInput, ctx: AlgorithmContext) {
     const c = parseWith(ReinforcePPConfigSchema, config, { what: 'REINFORCE++ config' });
-    super(c, ctx, c.klEstimator);
+    super(c, ctx, { klEstimator: c.klEstimator, samplesPerPrompt: c.samplesPerPrompt });
   }
 
   protected loss(inputs: ScoredBatch): tf.Scalar {

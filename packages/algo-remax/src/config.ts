@@ -1,4 +1,4 @@
-import { optimizerFields, requireTotalSteps, tisCapField } from '@remax/core';
+import { microBatchSizeField, optimizerFields, requireTotalSteps, tisCapField } from '@remax/core';
 import { z } from 'zod';
 
 /**
@@ -45,12 +45,7 @@ export const RemaxConfigSchema = z
       .describe('clip of reward - greedy reward to [-c, c] [1.0]'),
     gamma: z.number().min(0).max(1).default(1).describe('discount of the reward term [1.0]'),
     ...tisCapField,
-    microBatchSize: z
-      .number()
-      .int()
-      .positive()
-      .default(4)
-      .describe('rows per forward/backward; gradients accumulate over micro-batches [4]'),
+    microBatchSize: microBatchSizeField,
     ...optimizerFields,
   })
   .strict()

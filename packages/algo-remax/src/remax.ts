@@ -8,16 +8,17 @@ import {
   type AlgorithmContext,
   type AlgorithmFactory,
   type AlgorithmState,
+  accumulateMicroBatches,
   countResponseTokens,
   disposeBatch,
   type Experience,
+  experienceFromSampled,
   experienceMetrics,
   FixedKLController,
   fillMasked,
   type KLController,
   keptRows,
   mean,
-  microBatches,
   nonFiniteRows,
   ParameterUpdater,
   PhaseClock,
@@ -36,6 +37,7 @@ import {
   type TokenBatch,
   tf,
   trainPhaseMetrics,
+  updateMetrics,
 } from '@remax/core';
 import { type RemaxConfig, type RemaxConfigInput, RemaxConfigSchema } from './config.js';
 import { remaxReturnsFromScores } from './returns.js';
@@ -85,91 +87,86 @@ export class ReMax implements Algorithm<RemaxExperience> {
     const { sampled, greedy } = rollout;
     memory.sample();
     try {
-      if (!greedy) {
-        throw new RemaxError('E_STATE', 'ReMax needs the greedy responses from generate', {
-          field: 'rollout.greedy',
-          expected: 'a GenerateFn that honours request.greedy',
-        });
-      }
-      // 2. rewards of the sampled and the greedy responses
-      const reward = await clock.time('reward', () => this.ctx.reward(sampled));
-      const greedyReward = await clock.time('reward', () => this.ctx.reward(greedy));
-      checkRewards(reward, sampled, 'sampled');
-      checkRewards(greedyReward, greedy, 'greedy');
-      // 3. policy and reference scores (no gradient), micro-batched
-      const scores = clock.timeSync('score', () =>
-        scoreInMicroBatches(this.ctx.policy, this.ctx.reference, sampled, {
-          microBatchSize: c.microBatchSize,
-          klPenalty: c.klPenalty,
-          klEstimator: c.klEstimator,
-          onPeak: () => memory.sample(),
-        }),
-      );
-      // 4. returns: the greedy baseline and the per-step KL penalty. A row
-      //    whose reward or greedy reward is not finite is masked: zero returns
-      //    (no gradient), left out of the token count and of the reward metrics
-      const start = sampled.promptLength - 1;
-      const masked = nonFiniteRows(reward.length, reward, greedyReward);
-      const baseline = remaxReturnsFromScores(
-        scores,
-        fillMasked(reward, masked, 0),
-        fillMasked(greedyReward, masked, 0),
-        { start, klCtl: this.kl.value, gamma: c.gamma, rewardClip: c.rewardClip },
-      );
-      const { advantages, clipped } = baseline;
-      const plainReturns = baseline.returns.map((row, b) => (masked[b] ? row.map(() => 0) : row));
-      const kept = keptRows(reward, masked);
-      const keptGreedy = keptRows(greedyReward, masked);
-      // 5. optional truncated importance sampling: the returns are constants, so weighting
-      //    them weights each token's loss term without a gradient through the weight
-      const tis =
-        c.tisCap === null ? null : rolloutTISWeights(scores.logprobs, sampled, start, c.tisCap);
-      const returns = tis
-        ? plainReturns.map((row, b) => row.map((r, t) => r * (tis[b]?.[t] as number)))
-        : plainReturns;
-      const penaltyPerSequence = responseSums(scores.kl, scores.actionMask, start);
-      const generated = sum(sampled.responseLengths) + sum(greedy.responseLengths);
-      const metrics: StepMetrics = {
-        ...experienceMetrics({
-          reward: kept,
-          sampled,
+      return await experienceFromSampled(sampled, async (batch) => {
+        if (!greedy) {
+          throw new RemaxError('E_STATE', 'ReMax needs the greedy responses from generate', {
+            field: 'rollout.greedy',
+            expected: 'a GenerateFn that honours request.greedy',
+          });
+        }
+        // 2. rewards of the sampled and the greedy responses
+        const reward = await clock.time('reward', () => this.ctx.reward(sampled));
+        const greedyReward = await clock.time('reward', () => this.ctx.reward(greedy));
+        checkRewards(reward, sampled, 'sampled');
+        checkRewards(greedyReward, greedy, 'greedy');
+        // 3. policy and reference scores (no gradient), micro-batched
+        const scores = clock.timeSync('score', () =>
+          scoreInMicroBatches(this.ctx.policy, this.ctx.reference, sampled, {
+            microBatchSize: c.microBatchSize,
+            klPenalty: c.klPenalty,
+            klEstimator: c.klEstimator,
+            onPeak: () => memory.sample(),
+          }),
+        );
+        // 4. returns: the greedy baseline and the per-step KL penalty. A row
+        //    whose reward or greedy reward is not finite is masked: zero returns
+        //    (no gradient), left out of the token count and of the reward metrics
+        const start = sampled.promptLength - 1;
+        const masked = nonFiniteRows(reward.length, reward, greedyReward);
+        const baseline = remaxReturnsFromScores(
           scores,
-          clock,
-          memory,
-          generatedTokens: generated,
-        }),
-        'reward/greedy_mean': mean(keptGreedy),
-        'reward/minus_greedy_mean': mean(kept) - mean(keptGreedy),
-        'reward/clip_fraction': clipped.filter((x, b) => x && !masked[b]).length / kept.length,
-        'reward/nonfinite_rows': reward.length - kept.length,
-        'returns/advantage_mean': mean(keptRows(advantages, masked)),
-        'kl/ctl': this.kl.value,
-        'response/greedy_length_mean': mean(greedy.responseLengths),
-        ...(tis && { 'rollout/tis_weight_mean': responseTokenMean(tis, scores.actionMask, start) }),
-      };
-      const batch = {
-        inputIds: sampled.inputIds,
-        attentionMask: sampled.attentionMask,
-        promptLength: sampled.promptLength,
-      };
-      return {
-        numSequences: reward.length,
-        metrics,
-        batch,
-        returns,
-        responseTokens: countResponseTokens(
-          scores.actionMask.filter((_, b) => !masked[b]),
-          start,
-        ),
-        sequenceKl: mean(penaltyPerSequence),
-        keptRows: kept.length,
-        dispose: () => disposeBatch(batch),
-      };
-    } catch (e) {
-      disposeBatch(sampled);
-      throw e;
+          fillMasked(reward, masked, 0),
+          fillMasked(greedyReward, masked, 0),
+          { start, klCtl: this.kl.value, gamma: c.gamma, rewardClip: c.rewardClip },
+        );
+        const { advantages, clipped } = baseline;
+        const plainReturns = baseline.returns.map((row, b) => (masked[b] ? row.map(() => 0) : row));
+        const kept = keptRows(reward, masked);
+        const keptGreedy = keptRows(greedyReward, masked);
+        // 5. optional truncated importance sampling: the returns are constants, so weighting
+        //    them weights each token's loss term without a gradient through the weight
+        const tis =
+          c.tisCap === null ? null : rolloutTISWeights(scores.logprobs, sampled, start, c.tisCap);
+        const returns = tis
+          ? plainReturns.map((row, b) => row.map((r, t) => r * (tis[b]?.[t] as number)))
+          : plainReturns;
+        const penaltyPerSequence = responseSums(scores.kl, scores.actionMask, start);
+        const generated = sum(sampled.responseLengths) + sum(greedy.responseLengths);
+        const metrics: StepMetrics = {
+          ...experienceMetrics({
+            reward: kept,
+            sampled,
+            scores,
+            clock,
+            memory,
+            generatedTokens: generated,
+          }),
+          'reward/greedy_mean': mean(keptGreedy),
+          'reward/minus_greedy_mean': mean(kept) - mean(keptGreedy),
+          'reward/clip_fraction': clipped.filter((x, b) => x && !masked[b]).length / kept.length,
+          'reward/nonfinite_rows': reward.length - kept.length,
+          'returns/advantage_mean': mean(keptRows(advantages, masked)),
+          'kl/ctl': this.kl.value,
+          'response/greedy_length_mean': mean(greedy.responseLengths),
+          ...(tis && {
+            'rollout/tis_weight_mean': responseTokenMean(tis, scores.actionMask, start),
+          }),
+        };
+        return {
+          numSequences: reward.length,
+          metrics,
+          batch,
+          returns,
+          responseTokens: countResponseTokens(
+            scores.actionMask.filter((_, b) => !masked[b]),
+            start,
+          ),
+          sequenceKl: mean(penaltyPerSequence),
+          keptRows: kept.length,
+          dispose: () => disposeBatch(batch),
+        };
+      });
     } finally {
-      sampled.logprobs?.dispose();
       if (greedy) disposeRollout(greedy);
     }
   }
@@ -184,22 +181,19 @@ export class ReMax implements Algorithm<RemaxExperience> {
     const normalizer = Math.max(experience.responseTokens, 1);
     // 5. loss and gradients per micro-batch; normalised by the whole batch's
     //    token count, so the accumulated gradient is the full-batch gradient
-    clock.timeSync('train', () => {
-      if (experience.keptRows === 0) return; // nothing to learn from: the update is skipped
-      for (const [s, e] of microBatches(rows, c.microBatchSize)) {
-        const part = sliceRows(batch, s, e);
-        try {
-          this.updater.addMicroBatch(() => {
-            const loss = policyGradientLoss(policy, part, returns.slice(s, e), normalizer);
-            memory.sample(); // the forward's activations are alive here
-            return loss;
-          });
-          memory.sample();
-        } finally {
-          disposeBatch(part);
-        }
-      }
-    });
+    clock.timeSync('train', () =>
+      // nothing to learn from when every row is masked: the update is skipped
+      experience.keptRows === 0
+        ? undefined
+        : accumulateMicroBatches(this.updater, rows, c.microBatchSize, memory, (s, e) => {
+            const part = sliceRows(batch, s, e);
+            try {
+              return policyGradientLoss(policy, part, returns.slice(s, e), normalizer);
+            } finally {
+              disposeBatch(part);
+            }
+          }),
+    );
     // 6. clip + AdamW; a non-finite loss or gradient, or a batch with every
     //    row masked, skips the update
     const update = clock.timeSync('update', () =>
@@ -211,10 +205,7 @@ export class ReMax implements Algorithm<RemaxExperience> {
       step: update.step,
       loss: update.loss,
       ...experience.metrics,
-      'optim/grad_norm': update.gradNorm,
-      'optim/lr': update.lr,
-      'optim/skipped': update.skipped ? 1 : 0,
-      'optim/skipped_total': update.skippedTotal,
+      ...updateMetrics(update),
       ...trainPhaseMetrics(clock, memory, experience.metrics, rows * batch.inputIds.shape[1]),
     };
   }

@@ -1,25 +1,15 @@
 // remaxLoss against fixtures/algo/remax-e2e.json: one ReMax step of
 // tiny-mistral-swa (policy) against its perturbed reference-policy, computed by
 // an independent float64 PyTorch reference.
-import { initBackend, tf } from '@remax/core';
-import { type CausalLM, loadCausalLM } from '@remax/model-mistral';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tf } from '@remax/core';
+import { loadCausalLM } from '@remax/model-mistral';
+import { describe, expect, it } from 'vitest';
+import { fixtureModels } from '../../../test-support/fixtureModels.js';
 import { remaxLoss } from '../src/loss.js';
 import { FIXTURES, loadRemaxE2E } from './fixture.js';
 
 const e2e = loadRemaxE2E();
-let policy: CausalLM;
-let reference: CausalLM;
-
-beforeAll(async () => {
-  await initBackend();
-  policy = await loadCausalLM(`${FIXTURES}models/tiny-mistral-swa`);
-  reference = await loadCausalLM(`${FIXTURES}models/tiny-mistral-swa/reference-policy`);
-});
-afterAll(() => {
-  policy?.dispose();
-  reference?.dispose();
-});
+const models = fixtureModels(FIXTURES, (dir) => loadCausalLM(dir));
 
 function inputs() {
   return {
@@ -49,10 +39,10 @@ describe('remaxLoss reproduces remax-e2e.json', () => {
         rewardClip: v.reward_clip,
         gamma: v.gamma,
       };
-      const vars = policy.parameters();
+      const vars = models.policy.parameters();
       const names = [...vars.keys()];
       const { value, grads } = tf.variableGrads(() => {
-        const { loss, stats } = remaxLoss(policy, reference, x, opts);
+        const { loss, stats } = remaxLoss(models.policy, models.reference, x, opts);
         for (let b = 0; b < 2; b++) {
           for (let t = 0; t < e2e.input_ids[0]!.length - 1; t++) {
             if (!defined(b, t)) continue;

@@ -24,8 +24,9 @@ export class Rloo extends GroupAlgorithm<RlooConfig> {
   readonly name = 'rloo';
 
   constructor(config: RlooConfigInput, ctx: AlgorithmContext) {
+    const c = parseWith(RlooConfigSchema, config, { what: 'RLOO config' });
     // the KL of the sequence reward is the first-order log ratio (k1), as in TRL
-    super(parseWith(RlooConfigSchema, config, { what: 'RLOO config' }), ctx, 'k1');
+    super(c, ctx, { klEstimator: 'k1', samplesPerPrompt: c.samplesPerPrompt });
   }
 
   protected loss(inputs: ScoredBatch): tf.Scalar {

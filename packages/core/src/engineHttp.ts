@@ -51,6 +51,29 @@ export async function postEngineJson(
   body: unknown,
   describe: string,
 ): Promise<unknown> {
+  return postEngine(endpoint, path, body, describe, true);
+}
+
+/**
+ * As postEngineJson, for endpoints that answer plain text (vLLM's
+ * /v1/load_lora_adapter and /v1/unload_lora_adapter): the 2xx body as text.
+ */
+export async function postEngineText(
+  endpoint: EngineEndpoint,
+  path: string,
+  body: unknown,
+  describe: string,
+): Promise<string> {
+  return (await postEngine(endpoint, path, body, describe, false)) as string;
+}
+
+async function postEngine(
+  endpoint: EngineEndpoint,
+  path: string,
+  body: unknown,
+  describe: string,
+  asJson: boolean,
+): Promise<unknown> {
   const url = joinURL(endpoint.baseURL, path);
   const retries = endpoint.maxRetries ?? DEFAULT_RETRIES;
   const timeoutMs = endpoint.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -59,8 +82,8 @@ export async function postEngineJson(
   let last: EngineFailure | undefined;
   for (let attempt = 0; attempt <= retries; attempt++) {
     if (attempt > 0) await sleep(backoff * 2 ** (attempt - 1));
-    const outcome = await tryOnce(url, payload, endpoint.apiKey, timeoutMs);
-    if ('json' in outcome) return outcome.json;
+    const outcome = await tryOnce(url, payload, endpoint.apiKey, timeoutMs, asJson);
+    if ('value' in outcome) return outcome.value;
     last = outcome.failure;
     if (!outcome.retry) break;
   }
@@ -77,13 +100,14 @@ function retriesUsed(last: EngineFailure | undefined, retries: number): number {
   return typeof last.status === 'number' && !retryable(last.status) ? 1 : retries + 1;
 }
 
-type Outcome = { json: unknown } | { failure: EngineFailure; retry: boolean };
+type Outcome = { value: unknown } | { failure: EngineFailure; retry: boolean };
 
 async function tryOnce(
   url: string,
   payload: string,
   apiKey: string | undefined,
   timeoutMs: number,
+  asJson: boolean,
 ): Promise<Outcome> {
   let response: Response;
   let text: string;
@@ -115,8 +139,9 @@ async function tryOnce(
       retry: retryable(response.status),
     };
   }
+  if (!asJson) return { value: text };
   try {
-    return { json: JSON.parse(text) };
+    return { value: JSON.parse(text) };
   } catch {
     // A 200 with a body that is not JSON (e.g. cut mid-stream) is malformed, not transient.
     return {

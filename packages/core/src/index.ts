@@ -28,6 +28,7 @@ export {
   malformedAnswer,
   mapLimited,
   postEngineJson,
+  postEngineText,
 } from './engineHttp.js';
 export {
   describeValue,
@@ -36,6 +37,7 @@ export {
   type RemaxErrorCode,
   type RemaxErrorDetails,
 } from './errors.js';
+export { accumulateMicroBatches } from './microBatchTraining.js';
 export {
   allocateHost,
   type ChunkOptions,
@@ -90,6 +92,7 @@ export {
   GroupAlgorithm,
   type GroupExperience,
   type GroupSettings,
+  type GroupStepOptions,
   groupMeans,
   groupSettingsFields,
   type KLController,
@@ -116,6 +119,7 @@ export {
 } from './rl/index.js';
 export { Rng, type RngState } from './rng.js';
 export { fillMasked, keptRows, nonFiniteRows } from './rowMask.js';
+export { experienceFromSampled } from './sampledRows.js';
 export { tokenFractionReward } from './simpleReward.js';
 export {
   logprobAbsDiff,
@@ -127,10 +131,12 @@ export {
   std,
   TensorBytesWatermark,
   trainPhaseMetrics,
+  updateMetrics,
 } from './stepMetrics.js';
 export { tf } from './tf.js';
 export type { Policy, RewardModel, TokenBatch } from './types.js';
 export {
+  microBatchSizeField,
   type OptimizerSettings,
   optimizerFields,
   ParameterUpdater,

@@ -1,6 +1,7 @@
 // Small, pure helpers behind the per-step metrics every algorithm reports.
 import type { StepMetrics } from './algorithm.js';
 import { tf } from './tf.js';
+import type { UpdateResult } from './updater.js';
 
 /** Rows of per-position numbers [B, T-1] (column t scores token t+1). */
 type Rows = readonly (readonly number[])[];
@@ -137,5 +138,15 @@ export function trainPhaseMetrics(
       experienceMetrics['memory/experience_peak_tensor_bytes'] ?? 0,
     ),
     'memory/max_rss_bytes': process.resourceUsage().maxRSS * 1024,
+  };
+}
+
+/** The metrics of one optimizer update every trainStep reports. */
+export function updateMetrics(update: UpdateResult): StepMetrics {
+  return {
+    'optim/grad_norm': update.gradNorm,
+    'optim/lr': update.lr,
+    'optim/skipped': update.skipped ? 1 : 0,
+    'optim/skipped_total': update.skippedTotal,
   };
 }

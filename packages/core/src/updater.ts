@@ -37,6 +37,14 @@ export const optimizerFields = {
     .describe('optimizer steps of the run; needed by the linear and cosine schedules'),
 };
 
+/** zod field of every algorithm's micro-batch size (rows per forward/backward). */
+export const microBatchSizeField = z
+  .number()
+  .int()
+  .positive()
+  .default(4)
+  .describe('rows per forward/backward; gradients accumulate over micro-batches [4]');
+
 /** zod refinement for schemas that spread `optimizerFields`: decaying schedules need totalSteps. */
 export function requireTotalSteps(
   c: { schedule: OptimizerSettings['schedule']; totalSteps: number | null },

@@ -165,6 +165,19 @@ export const loraSchema = z.strictObject({
   critic: z.boolean().default(true),
 });
 
+/** Adapter hot-swap into the rollout engine (docs/scaling-out.md). */
+export const syncSchema = z.strictObject({
+  /** Save and load the adapter into the engine after every N updates (1 = on-policy rollouts). */
+  every_steps: positiveInt,
+  /** The adapter's name on the engine (vLLM lora_name); completions ask for `model: <lora_name>`. */
+  lora_name: z.string().min(1).default('remax-policy'),
+  /**
+   * adapters/step-N folders kept (the newest); older ones are removed once the
+   * engine has loaded a newer one (at 7B r 16 each is ~170 MB, written every sync).
+   */
+  keep_last: positiveInt.default(2),
+});
+
 export const outputSchema = z
   .strictObject({
     /** Run directory, relative to the current directory. */
@@ -289,6 +302,11 @@ const runConfigFields = z.strictObject({
   output: outputSchema,
   /** LoRA adapters on the policy (the reference is the policy with them off); null = full fine-tuning. */
   lora: loraSchema.nullable().default(null),
+  /**
+   * LoRA + a remote rollout engine: hot-swap the trained adapter into the engine
+   * (vLLM's /v1/load_lora_adapter) every N steps; null = no sync.
+   */
+  sync: syncSchema.nullable().default(null),
 });
 
 /** The run config with its cross-field checks (each names both fields). */

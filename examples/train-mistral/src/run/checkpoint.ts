@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AlgorithmState } from '@remax/core';
 import { parseWith, RemaxError, tf } from '@remax/core';
 import { openCheckpoint, type TensorEntry, writeSafetensors } from '@remax/safetensors';
 import { z } from 'zod';
-import { asWriteError, fsyncTree, nodeIo, type RunIo, writeDurable } from './durableWrite.js';
+import { writeDirAtomically } from './atomicDir.js';
+import { asWriteError, nodeIo, type RunIo, writeDurable } from './durableWrite.js';
 
 // xoshiro128** words as the Rng stores them (int32, signed)
 const word = z.number().int().min(-0x80000000).max(0xffffffff);
@@ -50,9 +51,9 @@ export interface WriteCheckpointOptions {
 }
 
 /**
- * Writes a checkpoint atomically and durably: everything goes to a temporary
- * directory, every file and directory is fsynced, then it is renamed to
- * `checkpoint-N` and the parent is fsynced. A run killed mid-write leaves the
+ * Writes a checkpoint atomically and durably (writeDirAtomically: a temporary
+ * directory, every file and directory fsynced, renamed to `checkpoint-N`, the
+ * parent fsynced). A run killed mid-write leaves the
  * previous checkpoints intact and at most a `.tmp-*` directory, which resume
  * ignores. A failed write (disk full, I/O error) is E_IO naming the file.
  */
@@ -64,37 +65,25 @@ export async function writeCheckpoint(
   options: WriteCheckpointOptions = {},
 ): Promise<string> {
   const io = options.io ?? nodeIo;
-  const root = join(runDir, CHECKPOINTS_DIR);
-  mkdirSync(root, { recursive: true });
   const final = checkpointDir(runDir, state.step);
-  const tmp = join(root, `.tmp-checkpoint-${state.step}-${process.pid}`);
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp);
   try {
-    await savePolicy(join(tmp, 'policy'));
-    const tensors = new Map<string, TensorEntry>();
-    for (const [name, t] of algoState.tensors) {
-      // int32 state (step counters) stays int32; everything else is float32, bit for bit
-      const dtype = t.dtype === 'int32' ? 'I32' : 'F32';
-      tensors.set(name, { dtype, shape: t.shape, data: await t.data() });
-    }
-    if (tensors.size > 0) await writeSafetensors(join(tmp, ALGO_TENSORS), tensors);
-    writeDurable(io, join(tmp, ALGO_JSON), JSON.stringify(algoState.json));
-    for (const [name, text] of Object.entries(options.extraFiles ?? {}))
-      writeDurable(io, join(tmp, name), text);
-    // the state file last: a checkpoint without it is never taken for complete
-    writeDurable(io, join(tmp, STATE_FILE), JSON.stringify(state, null, 2));
-    fsyncTree(io, tmp);
-    rmSync(final, { recursive: true, force: true });
-    try {
-      io.rename(tmp, final);
-      io.fsync(root);
-    } catch (e) {
-      throw asWriteError(e, final);
-    }
+    await writeDirAtomically(final, async (tmp) => {
+      await savePolicy(join(tmp, 'policy'));
+      const tensors = new Map<string, TensorEntry>();
+      for (const [name, t] of algoState.tensors) {
+        // int32 state (step counters) stays int32; everything else is float32, bit for bit
+        const dtype = t.dtype === 'int32' ? 'I32' : 'F32';
+        tensors.set(name, { dtype, shape: t.shape, data: await t.data() });
+      }
+      if (tensors.size > 0) await writeSafetensors(join(tmp, ALGO_TENSORS), tensors);
+      writeDurable(io, join(tmp, ALGO_JSON), JSON.stringify(algoState.json));
+      for (const [name, text] of Object.entries(options.extraFiles ?? {}))
+        writeDurable(io, join(tmp, name), text);
+      // the state file last: a checkpoint without it is never taken for complete
+      writeDurable(io, join(tmp, STATE_FILE), JSON.stringify(state, null, 2));
+    });
   } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw asWriteError(e, tmp);
+    throw asWriteError(e, final);
   } finally {
     tf.dispose([...algoState.tensors.values()]);
   }

@@ -1,15 +1,7 @@
 // Durable writes for run outputs. Every write of the trainer goes through a
 // small `RunIo` seam, so tests can inject ENOSPC / EIO on a chosen file without
 // filling a disk. A failed write becomes one typed error naming the file.
-import {
-  appendFileSync,
-  closeSync,
-  fsyncSync,
-  openSync,
-  readdirSync,
-  renameSync,
-  writeFileSync,
-} from 'node:fs';
+import { appendFileSync, closeSync, fsyncSync, openSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { RemaxError } from '@remax/core';
 
@@ -92,14 +84,4 @@ export function appendDurable(io: RunIo, file: string, line: string): void {
     io.appendFile(file, line);
     io.fsync(file);
   });
-}
-
-/** fsyncs every file under `dir`, then every directory bottom-up (files written by other code). */
-export function fsyncTree(io: RunIo, dir: string): void {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) fsyncTree(io, path);
-    else guarded(path, () => io.fsync(path));
-  }
-  guarded(dir, () => io.fsync(dir));
 }

@@ -5,6 +5,7 @@ import { type EngineEndpoint, type GenerateFn, RemaxError, type RewardFn } from 
 import { type ConversationScores, makeRewardFn, remoteRewardFn } from '@remax/reward-ultrarm';
 import { openAIRolloutGenerator } from '@remax/rollout';
 import type { RunConfig } from '../config/schema.js';
+import { type AdapterSync, adapterSync, syncsAdapters } from './adapterSync.js';
 import { type GenerateStats, makeGenerateFn, rolloutSettings, timed } from './generateFn.js';
 import type { RunModels } from './models.js';
 
@@ -38,34 +39,58 @@ export function endpointOf(section: EngineSection, field: string): EngineEndpoin
 
 /**
  * A remote rollout engine keeps the weights it was started with; only LoRA
- * adapter sync (load_lora_adapter after each save) keeps it on the trained
- * policy. This trainer updates all weights, so a remote engine would sample
- * from the starting policy: refuse unless the config says that is intended.
+ * adapter sync (`sync`: load_lora_adapter after each save) keeps it on the
+ * trained policy. Full fine-tuning with a remote engine would sample from the
+ * starting policy: refuse unless the config says that is intended.
  */
 export function checkEngineConfig(config: RunConfig): void {
-  if (config.rollout.engine === 'openai' && !config.rollout.allow_stale_weights) {
+  if (config.sync !== null && (config.lora === null || config.rollout.engine !== 'openai')) {
+    throw new RemaxError('E_CONFIG', 'sync hot-swaps LoRA adapters into a remote rollout engine', {
+      field: 'sync',
+      value: config.sync,
+      expected: `null, or a lora section with rollout.engine: openai (lora is ${config.lora === null ? 'null' : 'set'}, rollout.engine is ${config.rollout.engine})`,
+    });
+  }
+  if (
+    config.rollout.engine === 'openai' &&
+    !syncsAdapters(config) &&
+    !config.rollout.allow_stale_weights
+  ) {
     throw new RemaxError('E_CONFIG', 'a remote rollout engine would serve stale weights', {
       field: 'rollout.allow_stale_weights',
       value: false,
       expected:
-        'true to accept rollouts from the weights the engine was started with (full fine-tuning does not sync weights to the engine; see docs/scaling-out.md)',
+        'true to accept rollouts from the weights the engine was started with, or LoRA with sync: {every_steps} (full fine-tuning does not sync weights to the engine; see docs/scaling-out.md)',
     });
   }
 }
 
+/**
+ * The rollout and reward functions of a run. With `sync`, `sync` hot-swaps the
+ * adapter into the rollout engine and completions ask for its lora_name.
+ */
 export function makeEngines(
   config: RunConfig,
   models: RunModels,
   stats: GenerateStats,
   onScored: (scores: ConversationScores) => void,
-): { generate: GenerateFn; reward: RewardFn } {
+  runDir: string,
+): { generate: GenerateFn; reward: RewardFn; sync: AdapterSync | null } {
   checkEngineConfig(config);
   const eos = models.tokenizer.eosId;
+  const sync =
+    config.sync !== null && syncsAdapters(config)
+      ? adapterSync(models.policy, runDir, endpointOf(config.rollout, 'rollout'), config.sync)
+      : null;
   const generate =
     config.rollout.engine === 'openai'
       ? timed(
           openAIRolloutGenerator(
-            { ...endpointOf(config.rollout, 'rollout'), vocabSize: models.policy.vocabSize },
+            {
+              ...endpointOf(config.rollout, 'rollout'),
+              ...(sync ? { model: sync.loraName } : {}),
+              vocabSize: models.policy.vocabSize,
+            },
             rolloutSettings(config, eos),
           ),
           stats,
@@ -80,7 +105,7 @@ export function makeEngines(
           models.rewardTokenizer,
           onScored,
         );
-  return { generate, reward };
+  return { generate, reward, sync };
 }
 
 /** The error a run ends with when an engine fails: what failed, where the checkpoint is, how to go on. */

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RemaxError } from '@remax/core';
 import YAML from 'yaml';
+import { ADAPTERS_DIR } from './adapterSync.js';
 import { CHECKPOINTS_DIR } from './checkpoint.js';
 import { METRICS_FILE } from './metrics.js';
 import { SAMPLES_FILE } from './samples.js';
@@ -17,6 +18,7 @@ const RUN_OUTPUTS = [
   'report.html',
   'charts',
   CHECKPOINTS_DIR,
+  ADAPTERS_DIR,
   'final',
   'prompts.train.jsonl',
   'prompts.eval.jsonl',

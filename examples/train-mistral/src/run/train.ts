@@ -179,9 +179,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const rng = Rng.fromState(state.rng);
   const genStats = { lastTokens: 0, lastSeconds: 0 };
   let lastScored: { texts: string[]; rewards: Float32Array }[] = [];
-  const { generate, reward } = makeEngines(config, models, genStats, (s) => {
-    lastScored.push({ texts: s.texts, rewards: s.rewards });
-  });
+  const { generate, reward, sync } = makeEngines(
+    config,
+    models,
+    genStats,
+    (s) => {
+      lastScored.push({ texts: s.texts, rewards: s.rewards });
+    },
+    runDir,
+  );
   const context = {
     policy: models.trainPolicy,
     reference: models.reference,
@@ -228,6 +234,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   };
 
   try {
+    // the engine samples from the policy as it stands now, before the first rollout
+    if (sync) await sync.sync(state.step);
     let order = epochOrder(config.seed, state.epoch, prompts.train.length);
     while (state.step < total) {
       if (state.cursor + config.train.batch_size > prompts.train.length) {
@@ -306,6 +314,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       if (stopHere && !last) {
         stopped = 'stop-after';
         break;
+      }
+      if (sync?.due(state.step) && state.step < total) {
+        await sync.sync(state.step).catch(async (e: unknown) => {
+          if (!isRemaxError(e, 'E_ENGINE')) throw e;
+          await saveCheckpoint(); // the step is done; --resume syncs again before its first rollout
+          throw engineStopped(e, runDir, state.step);
+        });
       }
     }
     let finalDir: string | null = null;

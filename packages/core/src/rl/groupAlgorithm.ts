@@ -1,4 +1,4 @@
-// The skeleton of a critic-free group algorithm (RLOO, REINFORCE++): every step
+// The skeleton of a critic-free group algorithm (RLOO, REINFORCE++, GRPO): every step
 // samples k responses per prompt, scores them, and trains on the algorithm's
 // loss over micro-batches of the scored rows. A subclass brings its loss and
 // its own metrics; rollout, scoring, accumulation, the update and the
@@ -8,7 +8,12 @@ import { z } from 'zod';
 import type { Algorithm, AlgorithmContext, AlgorithmState, StepMetrics } from '../algorithm.js';
 import type { tf } from '../tf.js';
 import type { TokenBatch } from '../types.js';
-import { type OptimizerSettings, optimizerFields, ParameterUpdater } from '../updater.js';
+import {
+  microBatchSizeField,
+  type OptimizerSettings,
+  optimizerFields,
+  ParameterUpdater,
+} from '../updater.js';
 import {
   experienceRows,
   type GroupExperience,
@@ -18,12 +23,20 @@ import {
 import type { KLEstimator } from './kl.js';
 import type { ScoredBatch } from './scoredBatch.js';
 
-/** The settings the skeleton reads (besides the optimizer's). */
+/** The settings the skeleton reads from the config (besides the optimizer's). */
 export interface GroupSettings extends OptimizerSettings {
-  /** k sampled responses per prompt. */
-  samplesPerPrompt: number;
   /** Rows per forward/backward (scoring and training). */
   microBatchSize: number;
+}
+
+/** How a group algorithm runs its step, whatever its config calls these. */
+export interface GroupStepOptions {
+  /** The sampled-token KL the experience's `kl/penalty` metric reports. */
+  klEstimator: KLEstimator;
+  /** k sampled responses per prompt. */
+  samplesPerPrompt: number;
+  /** Optimizer updates per batch of experience (GRPO's numIterations) [1]. */
+  updatesPerBatch?: number;
 }
 
 /**
@@ -45,12 +58,7 @@ export function groupSettingsFields(samplesPerPrompt: {
       .describe(
         `k: sampled responses per prompt, at least ${samplesPerPrompt.min} [${samplesPerPrompt.default}, ${samplesPerPrompt.source}]`,
       ),
-    microBatchSize: z
-      .number()
-      .int()
-      .positive()
-      .default(4)
-      .describe('rows per forward/backward; gradients accumulate over micro-batches [4]'),
+    microBatchSize: microBatchSizeField,
     ...optimizerFields,
   };
 }
@@ -61,11 +69,10 @@ export abstract class GroupAlgorithm<C extends GroupSettings>
   abstract readonly name: string;
   private readonly updater: ParameterUpdater;
 
-  /** `klEstimator`: the sampled-token KL the experience's `kl/penalty` metric reports. */
   constructor(
     readonly config: C,
     protected readonly ctx: AlgorithmContext,
-    private readonly klEstimator: KLEstimator,
+    private readonly stepOptions: GroupStepOptions,
   ) {
     this.updater = new ParameterUpdater(ctx.policy.parameters(), config);
   }
@@ -79,10 +86,10 @@ export abstract class GroupAlgorithm<C extends GroupSettings>
   async makeExperience(prompts: TokenBatch): Promise<GroupExperience> {
     // 1-3. k samples per prompt, their rewards, policy and reference scores (no gradient)
     const experience = await sampleScoredGroups(this.ctx, prompts, {
-      samplesPerPrompt: this.config.samplesPerPrompt,
+      samplesPerPrompt: this.stepOptions.samplesPerPrompt,
       microBatchSize: this.config.microBatchSize,
       klPenalty: 'sampled',
-      klEstimator: this.klEstimator,
+      klEstimator: this.stepOptions.klEstimator,
     });
     try {
       return {
@@ -102,6 +109,7 @@ export abstract class GroupAlgorithm<C extends GroupSettings>
       experience,
       this.config.microBatchSize,
       (s, e) => this.loss(experienceRows(experience, s, e)),
+      this.stepOptions.updatesPerBatch,
     );
     return metrics;
   }

@@ -9,9 +9,16 @@ import type {
   SequenceBatch,
   StepMetrics,
 } from '../algorithm.js';
-import { disposeBatch, microBatches } from '../batches.js';
+import { disposeBatch } from '../batches.js';
 import { RemaxError } from '../errors.js';
-import { PhaseClock, TensorBytesWatermark, trainPhaseMetrics } from '../stepMetrics.js';
+import { accumulateMicroBatches } from '../microBatchTraining.js';
+import { experienceFromSampled } from '../sampledRows.js';
+import {
+  PhaseClock,
+  TensorBytesWatermark,
+  trainPhaseMetrics,
+  updateMetrics,
+} from '../stepMetrics.js';
 import type { tf } from '../tf.js';
 import type { TokenBatch } from '../types.js';
 import type { ParameterUpdater, UpdateResult } from '../updater.js';
@@ -53,7 +60,7 @@ export async function sampleScoredGroups(
     ctx.generate(prompts, { samplesPerPrompt: options.samplesPerPrompt, greedy: false, seed }),
   );
   memory.sample();
-  try {
+  return experienceFromSampled(sampled, async (batch) => {
     if (greedy) disposeRollout(greedy); // not asked for; never kept
     const expected = prompts.inputIds.shape[0] * options.samplesPerPrompt;
     if (sampled.inputIds.shape[0] !== expected) {
@@ -87,11 +94,6 @@ export async function sampleScoredGroups(
       memory,
       generatedTokens: sampled.responseLengths.reduce((a, b) => a + b, 0),
     });
-    const batch: SequenceBatch = {
-      inputIds: sampled.inputIds,
-      attentionMask: sampled.attentionMask,
-      promptLength: sampled.promptLength,
-    };
     return {
       numSequences: expected,
       metrics,
@@ -101,12 +103,7 @@ export async function sampleScoredGroups(
       scored,
       dispose: () => disposeBatch(batch),
     };
-  } catch (e) {
-    disposeBatch(sampled);
-    throw e;
-  } finally {
-    sampled.logprobs?.dispose();
-  }
+  });
 }
 
 /** The experience as the input of its algorithm's loss, restricted to rows [s, e). */
@@ -122,43 +119,45 @@ export function experienceRows(experience: GroupExperience, s: number, e: number
 }
 
 /**
- * Steps 4-5 of a group algorithm's trainStep: `lossOfRows(s, e)` per row
- * micro-batch (each already its share of the full-batch loss, so the gradients
- * add up to the full-batch gradient), then clip + AdamW through `updater`
- * (a non-finite loss or gradient skips the update). Returns the update and the
- * step's metrics.
+ * Steps 4-5 of a group algorithm's trainStep, `updates` times (GRPO's
+ * numIterations; the ratio departs from 1 after the first): `lossOfRows(s, e)`
+ * per row micro-batch (each already its share of the full-batch loss, so the
+ * gradients add up to the full-batch gradient), then clip + AdamW through
+ * `updater` (a non-finite loss or gradient skips the update). Returns the last
+ * update and the step's metrics.
  */
 export function trainInMicroBatches(
   updater: ParameterUpdater,
   experience: GroupExperience,
   microBatchSize: number,
   lossOfRows: (s: number, e: number) => tf.Scalar,
+  updates = 1,
 ): { update: UpdateResult; metrics: StepMetrics } {
   const clock = new PhaseClock();
   const memory = new TensorBytesWatermark();
   const [rows, width] = experience.batch.inputIds.shape;
-  clock.timeSync('train', () => {
-    for (const [s, e] of microBatches(rows, microBatchSize)) {
-      updater.addMicroBatch(() => {
-        const loss = lossOfRows(s, e);
-        memory.sample(); // the forward's activations are alive here
-        return loss;
-      });
-      memory.sample();
-    }
-  });
-  const update = clock.timeSync('update', () => updater.step());
+  let update: UpdateResult | undefined;
+  for (let i = 0; i < updates; i++) {
+    clock.timeSync('train', () =>
+      accumulateMicroBatches(updater, rows, microBatchSize, memory, lossOfRows),
+    );
+    update = clock.timeSync('update', () => updater.step());
+  }
+  if (update === undefined) {
+    throw new RemaxError('E_CONFIG', 'a train step needs at least one update', {
+      field: 'updates',
+      value: updates,
+      expected: 'a positive integer',
+    });
+  }
   return {
     update,
     metrics: {
       step: update.step,
       loss: update.loss,
       ...experience.metrics,
-      'optim/grad_norm': update.gradNorm,
-      'optim/lr': update.lr,
-      'optim/skipped': update.skipped ? 1 : 0,
-      'optim/skipped_total': update.skippedTotal,
-      ...trainPhaseMetrics(clock, memory, experience.metrics, rows * width),
+      ...updateMetrics(update),
+      ...trainPhaseMetrics(clock, memory, experience.metrics, updates * rows * width),
     },
   };
 }

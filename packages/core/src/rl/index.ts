@@ -1,6 +1,11 @@
 // The parts every REINFORCE-style algorithm shares (ReMax, PPO, GRPO, RLOO, REINFORCE++).
 export { type ExperienceMetricsInput, experienceMetrics } from './experienceMetrics.js';
-export { GroupAlgorithm, type GroupSettings, groupSettingsFields } from './groupAlgorithm.js';
+export {
+  GroupAlgorithm,
+  type GroupSettings,
+  type GroupStepOptions,
+  groupSettingsFields,
+} from './groupAlgorithm.js';
 export { groupMeans, unbiasedStd } from './groupStats.js';
 export {
   experienceRows,

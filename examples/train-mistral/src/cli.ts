@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 // The example's command line: train, eval, ablate, prepare-data, plan.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { isRemaxError } from '@remax/core';
+import { RemaxError } from '@remax/core';
 import { convertUltraRMForVllm } from '@remax/reward-ultrarm';
 import { Tokenizer } from '@remax/tokenizer';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { defaultConfigPath, loadRunConfig, parseRunConfig } from './config/load.js';
+import { reportCliError } from './cliErrors.js';
+import { defaultConfigPath, loadRunConfig, packageRoot, parseRunConfig } from './config/load.js';
+import { resumeConfig } from './config/resume.js';
 import type { RunConfig } from './config/schema.js';
 import { type PreparedPrompt, readPromptSource, selectPrompts, toJsonl } from './data/prepare.js';
+import { assertPromptsFit, requireEnoughPrompts } from './data/promptChecks.js';
 import { formatBytes, formatPlan, planRun } from './plan/plan.js';
 import { type AlgoName, algoNames, parseAlgoList } from './registry/lookup.js';
 import { ablate } from './run/ablate.js';
@@ -47,8 +50,13 @@ function positiveInt(value: string): number {
   return n;
 }
 
+const { version } = JSON.parse(readFileSync(`${packageRoot}package.json`, 'utf8')) as {
+  version: string;
+};
+
 const program = new Command()
   .name('remax-train-mistral')
+  .version(version, '-V, --version', 'print the version')
   .description(`Align Mistral on tfjs with ${algoNames.join(', ')}: train, evaluate, ablate, plan.`)
   .showHelpAfterError();
 
@@ -59,22 +67,44 @@ program
   .addOption(algoOption())
   .addOption(setOption())
   .option('--run-dir <dir>', 'run directory (default: output.dir of the config)')
-  .option('--resume <runDir>', 'continue a run from its latest checkpoint')
+  .option('--resume <runDir>', 'continue a run from its newest complete checkpoint')
+  .option('--overwrite', 'delete an earlier run in the run directory and start again')
   .option('--no-progress', 'no progress bar')
   .action(
-    async (opts: {
-      config: string;
-      algo?: AlgoName;
-      set: string[];
-      runDir?: string;
-      resume?: string;
-      progress: boolean;
-    }) => {
+    async (
+      opts: {
+        config: string;
+        algo?: AlgoName;
+        set: string[];
+        runDir?: string;
+        resume?: string;
+        overwrite?: boolean;
+        progress: boolean;
+      },
+      command: Command,
+    ) => {
       let config: RunConfig;
       let runDir: string;
       if (opts.resume !== undefined) {
+        // a resumed run keeps its saved config: flags that would change it are applied or refused
+        for (const flag of ['config', 'runDir', 'overwrite'] as const) {
+          if (command.getOptionValueSource(flag) === 'cli') {
+            throw new RemaxError('E_CONFIG', 'option cannot be combined with --resume', {
+              field: `--${flag === 'runDir' ? 'run-dir' : flag}`,
+              expected: 'the run directory as --resume <dir> (its config.yaml is used)',
+            });
+          }
+        }
         runDir = resolve(opts.resume);
-        config = parseRunConfig(readResolvedConfig(runDir), join(runDir, 'config.yaml'));
+        const resumed = resumeConfig(readResolvedConfig(runDir), join(runDir, 'config.yaml'), {
+          set: opts.set,
+          algo: opts.algo,
+        });
+        config = resumed.config;
+        for (const c of resumed.changes)
+          process.stderr.write(
+            `resume: ${c.key}: ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}\n`,
+          );
       } else {
         config = loadRunConfig(opts.config, {
           ...(opts.algo ? { algo: opts.algo } : {}),
@@ -86,6 +116,7 @@ program
         config,
         runDir,
         resume: opts.resume !== undefined,
+        overwrite: opts.overwrite === true,
         progress: opts.progress && process.stderr.isTTY === true,
         onStep:
           opts.progress && process.stderr.isTTY
@@ -135,14 +166,14 @@ program
       out: string;
     }) => {
       const { config } = loadRunConfig(opts.config, { set: opts.set });
+      const tokenizer = await Tokenizer.fromDir(config.policy.path);
       let prompts: PreparedPrompt[];
       if (opts.prompts !== undefined) {
-        prompts = (await readPromptSource(resolve(opts.prompts))).map((p) => ({
-          prompt: p.prompt,
-          source: p.source,
-        }));
+        const file = resolve(opts.prompts);
+        const read = await readPromptSource(file);
+        assertPromptsFit(read, file, (p) => promptIds(tokenizer, p).length, config);
+        prompts = read.map((p) => ({ prompt: p.prompt, source: p.source }));
       } else {
-        const tokenizer = await Tokenizer.fromDir(config.policy.path);
         prompts = (await loadRunPrompts(config, tokenizer)).prompts.eval;
       }
       const summary = await evaluatePair({
@@ -176,6 +207,7 @@ program
   )
   .option('--report-only', 'train nothing: tables and charts from the finished runs in --out')
   .option('--out <dir>', 'output directory', 'runs/ablate')
+  .option('--overwrite', 'delete earlier runs in the output directory')
   .option('--no-progress', 'no progress bar')
   .action(
     async (opts: {
@@ -187,6 +219,7 @@ program
       responsesPerStep?: number;
       reuse?: boolean;
       reportOnly?: boolean;
+      overwrite?: boolean;
       progress: boolean;
     }) => {
       const algos = parseAlgoList(opts.algos);
@@ -198,6 +231,7 @@ program
         ...(opts.responsesPerStep === undefined ? {} : { responsesPerStep: opts.responsesPerStep }),
         existing: opts.reportOnly ? 'only' : opts.reuse ? 'reuse' : 'retrain',
         outDir: resolve(opts.out),
+        overwrite: opts.overwrite === true,
         progress: opts.progress && process.stderr.isTTY === true,
       });
       console.log(table);
@@ -228,12 +262,18 @@ program
       const tokenizer = await Tokenizer.fromDir(config.policy.path);
       const template = chatTemplateOf(config);
       const candidates = await readPromptSource(resolve(opts.input));
+      const count = opts.num ?? config.data.num_prompts + config.data.eval_prompts;
       const { prompts, stats } = selectPrompts(candidates, {
         filters: config.data.filters,
         promptLength: (p) => promptIds(tokenizer, p, template).length,
         maxPromptSeq: config.data.max_prompt_seq,
         seed: config.seed,
-        count: opts.num ?? config.data.num_prompts + config.data.eval_prompts,
+        count,
+      });
+      requireEnoughPrompts(prompts.length, stats, {
+        source: resolve(opts.input),
+        needed: opts.num ?? config.train.batch_size,
+        what: opts.num === undefined ? 'train.batch_size (one batch)' : '--num',
       });
       mkdirSync(dirname(resolve(opts.output)), { recursive: true });
       writeFileSync(resolve(opts.output), toJsonl(prompts));
@@ -253,6 +293,7 @@ program
       .default('wasm'),
   )
   .option('--memory-limit <GiB>', "memory available (e.g. a GPU's 80)", Number)
+  .option('--strict', 'exit non-zero when the run does not fit (or no limit is known)')
   .action(
     (opts: {
       config: string;
@@ -260,6 +301,7 @@ program
       set: string[];
       backend: string;
       memoryLimit?: number;
+      strict?: boolean;
     }) => {
       const { config } = loadRunConfig(opts.config, {
         ...(opts.algo ? { algo: opts.algo } : {}),
@@ -276,6 +318,13 @@ program
         process.stdout.write(
           `\nLoRA / full fine-tuning: ${(plan.totalBytes / full.totalBytes).toFixed(2)}x (${formatBytes(plan.totalBytes)} vs ${formatBytes(full.totalBytes)})\n`,
         );
+      }
+      if (opts.strict && plan.fits !== true) {
+        throw new RemaxError('E_CONFIG', 'plan --strict: the run does not fit', {
+          field: '--memory-limit',
+          value: plan.limitBytes === null ? 'no limit known' : `${plan.limitBytes} bytes`,
+          expected: `at least ${plan.totalBytes} bytes (the estimate above)`,
+        });
       }
     },
   );
@@ -338,9 +387,5 @@ program
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
-  if (isRemaxError(e)) {
-    process.stderr.write(`error [${e.code}]: ${e.message}\n`);
-    process.exit(2);
-  }
-  throw e;
+  process.exit(reportCliError(e, process.stderr, process.env['REMAX_DEBUG'] === '1'));
 });

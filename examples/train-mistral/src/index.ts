@@ -9,6 +9,7 @@ export {
   type RequiredInput,
 } from './config/load.js';
 export { configKeyPaths, resolveKey } from './config/overrides.js';
+export { type ConfigChange, resumeConfig } from './config/resume.js';
 export {
   type FiltersConfig,
   type RunConfig,
@@ -51,4 +52,15 @@ export {
 } from './registry/lookup.js';
 export { lineChartSpec, renderSvg, svgToPng } from './report/charts.js';
 export { chartsFor, type ReportInput, type RunSeries, writeReport } from './report/report.js';
+export {
+  findResumePoint,
+  listCheckpoints,
+  type ResumePoint,
+  readTrainerState,
+  type TrainerState,
+} from './run/checkpoint.js';
+export { nodeIo, type RunIo } from './run/durableWrite.js';
+export { generationConfig, hfTrainerState, modelCard } from './run/hfFiles.js';
 export { appendMetrics, readMetrics, type StepRecord } from './run/metrics.js';
+export { holdsRun } from './run/runDirectory.js';
+export { type TrainOptions, type TrainResult, train } from './run/train.js';

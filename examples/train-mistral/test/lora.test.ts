@@ -46,11 +46,15 @@ describe('train with LoRA', () => {
       expect(a).toHaveLength(4);
       expect(readMetrics(resumed).map(deterministicPart)).toEqual(a);
 
-      // the checkpoint's policy is the adapter folder; the optimizer state is adapter-sized
+      // the checkpoint's policy is the adapter folder (with the run's generation
+      // config and model card, as every saved policy folder); the optimizer state
+      // is adapter-sized
       const ckpt = latestCheckpoint(straight);
       expect(readdirSync(join(ckpt, 'policy')).sort()).toEqual([
+        'README.md',
         'adapter_config.json',
         'adapter_model.safetensors',
+        'generation_config.json',
       ]);
       const wa = await weightsOf(join(ckpt, 'policy', 'adapter_model.safetensors'));
       const wb = await weightsOf(
@@ -69,6 +73,8 @@ describe('train with LoRA', () => {
       expect(existsSync(join(final, 'adapter_config.json'))).toBe(true);
       expect(existsSync(join(final, 'adapter_model.safetensors'))).toBe(true);
       expect(existsSync(join(final, 'merged', 'config.json'))).toBe(true);
+      for (const dir of [final, join(final, 'merged')])
+        expect(existsSync(join(dir, 'generation_config.json')), dir).toBe(true);
       expect(readdirSync(join(final, 'merged')).some((f) => f.endsWith('.safetensors'))).toBe(true);
     },
     LONG,

@@ -38,7 +38,7 @@ describe('reports', () => {
     const dir = mkdtempSync(join(tmpdir(), 'remax-metrics-'));
     for (let s = 1; s <= 3; s++) appendMetrics(dir, record(s, s / 10));
     expect(readMetrics(dir).map((r) => r.step)).toEqual([1, 2, 3]);
-    expect(readMetrics(dir, 2)).toHaveLength(2);
+    expect(readMetrics(dir, { upToStep: 2 })).toHaveLength(2);
   });
 
   it('skips a chart a run has no data for (PPO has no greedy reward)', () => {
@@ -77,6 +77,30 @@ describe('reports', () => {
       // the axis title is drawn as text the font must render
       expect(readFileSync(join(dir, 'charts', `${name}.svg`), 'utf8')).toContain('step');
     }
+  });
+});
+
+describe('missing values', () => {
+  it('draws a missing (non-finite) value as a gap and renders a null sample reward', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'remax-gaps-'));
+    const records = Array.from({ length: 6 }, (_, i) => ({
+      ...record(i + 1, i),
+      reward: i === 2 ? null : i,
+      kl: Number.NaN,
+    }));
+    const file = await writeReport(dir, {
+      title: 'gaps',
+      series: [{ label: 'remax', records }],
+      summary: {},
+      samples: [{ step: 3, prompt: 'p', response: 'r', reward: null }],
+    });
+    expect(readFileSync(file, 'utf8')).toContain('<td>r</td><td></td>');
+    const svg = readFileSync(join(dir, 'charts', 'reward.svg'), 'utf8');
+    const line = svg.match(/aria-roledescription="line mark"[^>]*d="([^"]*)"/)?.[1] ?? '';
+    // two pieces: steps 1-2 and 4-6, not one line through the missing step
+    expect(line.match(/M/g)).toHaveLength(2);
+    // a chart with no finite value at all is left out
+    expect(existsSync(join(dir, 'charts', 'kl.png'))).toBe(false);
   });
 });
 

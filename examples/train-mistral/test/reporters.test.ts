@@ -109,7 +109,7 @@ describe('TensorBoard reporter', () => {
     truncateSync(first, readFileSync(first).length - 7);
     writeFileSync(
       join(runDir, 'metrics.jsonl'),
-      readMetrics(runDir, 3)
+      readMetrics(runDir, { upToStep: 3 })
         .map((r) => `${JSON.stringify(r)}\n`)
         .join(''),
     );

@@ -79,6 +79,6 @@ export function expectedScalars(r: StepRecord, round = Math.fround): Map<string,
   for (const [k, v] of Object.entries(r)) {
     if (k !== 'step' && k !== 'algo' && typeof v === 'number') m.set(k, round(v));
   }
-  for (const [k, v] of Object.entries(r.algo)) m.set(k, round(v));
+  for (const [k, v] of Object.entries(r.algo)) if (v !== null) m.set(k, round(v));
   return m;
 }

@@ -49,7 +49,7 @@ describe('train', () => {
       const differing = [...wa].filter(([n, x]) => !same(x, wb.get(n) as Float32Array));
       expect(differing.map(([n]) => n)).toEqual([]);
       // the step-2 weights differ from step 4, so the comparison above can fail
-      const w2 = await weightsOf(join(resumed, 'checkpoints', 'step-000002', 'policy'));
+      const w2 = await weightsOf(join(resumed, 'checkpoints', 'checkpoint-2', 'policy'));
       const name = 'model.layers.0.mlp.down_proj.weight';
       expect(same(w2.get(name) as Float32Array, wa.get(name) as Float32Array)).toBe(false);
       // `plan` against the measured peak of the same run (the algorithm's sampled

@@ -11,8 +11,11 @@ import {
   type Experience,
   experienceFromSampled,
   experienceMetrics,
+  fillMasked,
+  keptRows,
   mean,
   microBatches,
+  nonFiniteRows,
   ParameterUpdater,
   PhaseClock,
   parseWith,
@@ -46,6 +49,8 @@ export interface PpoExperience extends Experience {
   readonly mask: number[][];
   /** Response tokens in the batch (sum of mask): the losses' denominator. */
   readonly responseTokens: number;
+  /** Rows that take part in the losses (a non-finite score or value masks its row). */
+  readonly keptRows: number;
   /** Truncated importance-sampling weights [B, R] (with tisCap), constants. */
   readonly tisWeights: number[][] | null;
 }
@@ -102,29 +107,39 @@ export class Ppo implements Algorithm<PpoExperience> {
           () => memory.sample(),
         ),
       );
-      // 4. per-token rewards (KL penalty + clipped score), then GAE
+      // 4. per-token rewards (KL penalty + clipped score), then GAE. A row whose
+      //    score, or whose old value at a response position, is not finite is
+      //    masked: neutral numbers for the math, and a zero mask so neither loss
+      //    sees it (a critic that is non-finite again in training still makes
+      //    the loss non-finite, and the update is skipped)
       const promptLength = sampled.promptLength;
       const start = promptLength - 1;
+      const valuesFinite = s.values.map((row, b) =>
+        row.every((v, t) => t < start || s.actionMask[b]?.[t] !== 1 || Number.isFinite(v)),
+      );
+      const masked = nonFiniteRows(score.length, score).map((m, b) => m || !valuesFinite[b]);
+      const values = s.values.map((row, b) => (masked[b] ? row.map(() => 0) : row));
+      const kept = keptRows(score, masked);
       const rewards = computeRewards(
         {
           logprobs: s.logprobs,
           refLogprobs: s.refLogprobs,
-          rewardScore: Array.from(score),
+          rewardScore: fillMasked(score, masked, 0),
           actionMask: s.actionMask,
           promptLength,
         },
         { klCtl: c.klCtl, rewardClip: c.rewardClip },
       );
       const gae = advantagesAndReturns(
-        { values: s.values, rewards, actionMask: s.actionMask, promptLength },
+        { values, rewards, actionMask: s.actionMask, promptLength },
         { gamma: c.gamma, lam: c.lam },
       );
-      const mask = s.actionMask.map((r) => r.slice(start));
+      const mask = s.actionMask.map((r, b) => r.slice(start).map((m) => (masked[b] ? 0 : m)));
       const tis =
         c.tisCap === null ? null : rolloutTISWeights(s.logprobs, sampled, start, c.tisCap);
       const metrics: StepMetrics = {
         ...experienceMetrics({
-          reward: score,
+          reward: kept,
           sampled,
           // the penalty computeRewards applies: the sampled log-ratio (k1)
           scores: { ...s, kl: sampledKL(s.logprobs, s.refLogprobs, 'k1') },
@@ -133,6 +148,7 @@ export class Ppo implements Algorithm<PpoExperience> {
           generatedTokens: sampled.responseLengths.reduce((a, b) => a + b, 0),
         }),
         'kl/ctl': c.klCtl,
+        'reward/nonfinite_rows': score.length - kept.length,
         'returns/advantage_mean': mean(gae.advantages.flat()),
         'critic/value_mean': mean(gae.values.flatMap((r) => r.slice(start))),
         ...(tis && { 'rollout/tis_weight_mean': responseTokenMean(tis, s.actionMask, start) }),
@@ -147,6 +163,7 @@ export class Ppo implements Algorithm<PpoExperience> {
         oldValues: gae.values.map((r) => r.slice(start)),
         mask,
         responseTokens: mask.flat().reduce((a, b) => a + b, 0),
+        keptRows: kept.length,
         tisWeights: tis ? tis.map((r) => r.slice(start)) : null,
         dispose: () => disposeBatch(batch),
       };
@@ -205,8 +222,13 @@ export class Ppo implements Algorithm<PpoExperience> {
         }
       });
       // 7. clip + AdamW for each; a non-finite loss or gradient skips that update
-      const actor = clock.timeSync('update', () => this.actorUpdater.step());
-      const critic = clock.timeSync('update', () => this.criticUpdater.step());
+      const all = experience.keptRows > 0;
+      const actor = clock.timeSync('update', () =>
+        all ? this.actorUpdater.step() : this.actorUpdater.skip(),
+      );
+      const critic = clock.timeSync('update', () =>
+        all ? this.criticUpdater.step() : this.criticUpdater.skip(),
+      );
       Object.assign(metrics, {
         step: actor.step,
         loss: actor.loss,

@@ -103,6 +103,29 @@ describe('PPO step', () => {
     algo.dispose();
   });
 
+  it('masks a row whose score is not finite and trains on the rest (reward/nonfinite_rows)', async () => {
+    const ctx = await context();
+    const holes: AlgorithmContext['reward'] = async (b) => {
+      const r = await targetFraction(b);
+      r[1] = Number.NaN;
+      return r;
+    };
+    const algo = new Ppo(config, { ...ctx, reward: holes });
+    const actorBefore = snapshot(ctx.policy.parameters());
+    const batch = prompts();
+    const experience = await algo.makeExperience(batch);
+    expect(experience.mask[1]?.every((m) => m === 0)).toBe(true);
+    expect(experience.advantages.flat().every(Number.isFinite)).toBe(true);
+    const metrics = await algo.trainStep(experience);
+    experience.dispose();
+    tf.dispose([batch.inputIds, batch.attentionMask]);
+    expect(metrics['reward/nonfinite_rows']).toBe(1);
+    expect(Number.isFinite(metrics['reward/mean'])).toBe(true);
+    expect(metrics['optim/skipped']).toBe(0);
+    expect(snapshot(ctx.policy.parameters())).not.toEqual(actorBefore);
+    algo.dispose();
+  });
+
   it('micro-batching does not change the update, and state restores exactly', async () => {
     const a = await context();
     const b = await context();

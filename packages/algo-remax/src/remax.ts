@@ -15,8 +15,11 @@ import {
   experienceFromSampled,
   experienceMetrics,
   FixedKLController,
+  fillMasked,
   type KLController,
+  keptRows,
   mean,
+  nonFiniteRows,
   ParameterUpdater,
   PhaseClock,
   parseWith,
@@ -49,6 +52,8 @@ export interface RemaxExperience extends Experience {
   readonly responseTokens: number;
   /** Mean per-sequence KL penalty (what the adaptive controller observes). */
   readonly sequenceKl: number;
+  /** Rows that take part in the loss (a non-finite reward masks its row). */
+  readonly keptRows: number;
 }
 
 export class ReMax implements Algorithm<RemaxExperience> {
@@ -103,18 +108,21 @@ export class ReMax implements Algorithm<RemaxExperience> {
             onPeak: () => memory.sample(),
           }),
         );
-        // 4. returns: the greedy baseline and the per-step KL penalty
+        // 4. returns: the greedy baseline and the per-step KL penalty. A row
+        //    whose reward or greedy reward is not finite is masked: zero returns
+        //    (no gradient), left out of the token count and of the reward metrics
         const start = sampled.promptLength - 1;
-        const {
-          advantages,
-          clipped,
-          returns: plainReturns,
-        } = remaxReturnsFromScores(scores, reward, greedyReward, {
-          start,
-          klCtl: this.kl.value,
-          gamma: c.gamma,
-          rewardClip: c.rewardClip,
-        });
+        const masked = nonFiniteRows(reward.length, reward, greedyReward);
+        const baseline = remaxReturnsFromScores(
+          scores,
+          fillMasked(reward, masked, 0),
+          fillMasked(greedyReward, masked, 0),
+          { start, klCtl: this.kl.value, gamma: c.gamma, rewardClip: c.rewardClip },
+        );
+        const { advantages, clipped } = baseline;
+        const plainReturns = baseline.returns.map((row, b) => (masked[b] ? row.map(() => 0) : row));
+        const kept = keptRows(reward, masked);
+        const keptGreedy = keptRows(greedyReward, masked);
         // 5. optional truncated importance sampling: the returns are constants, so weighting
         //    them weights each token's loss term without a gradient through the weight
         const tis =
@@ -126,17 +134,18 @@ export class ReMax implements Algorithm<RemaxExperience> {
         const generated = sum(sampled.responseLengths) + sum(greedy.responseLengths);
         const metrics: StepMetrics = {
           ...experienceMetrics({
-            reward,
+            reward: kept,
             sampled,
             scores,
             clock,
             memory,
             generatedTokens: generated,
           }),
-          'reward/greedy_mean': mean(greedyReward),
-          'reward/minus_greedy_mean': mean(reward) - mean(greedyReward),
-          'reward/clip_fraction': clipped.filter(Boolean).length / clipped.length,
-          'returns/advantage_mean': mean(advantages),
+          'reward/greedy_mean': mean(keptGreedy),
+          'reward/minus_greedy_mean': mean(kept) - mean(keptGreedy),
+          'reward/clip_fraction': clipped.filter((x, b) => x && !masked[b]).length / kept.length,
+          'reward/nonfinite_rows': reward.length - kept.length,
+          'returns/advantage_mean': mean(keptRows(advantages, masked)),
           'kl/ctl': this.kl.value,
           'response/greedy_length_mean': mean(greedy.responseLengths),
           ...(tis && {
@@ -148,8 +157,12 @@ export class ReMax implements Algorithm<RemaxExperience> {
           metrics,
           batch,
           returns,
-          responseTokens: countResponseTokens(scores.actionMask, start),
+          responseTokens: countResponseTokens(
+            scores.actionMask.filter((_, b) => !masked[b]),
+            start,
+          ),
           sequenceKl: mean(penaltyPerSequence),
+          keptRows: kept.length,
           dispose: () => disposeBatch(batch),
         };
       });
@@ -169,17 +182,23 @@ export class ReMax implements Algorithm<RemaxExperience> {
     // 5. loss and gradients per micro-batch; normalised by the whole batch's
     //    token count, so the accumulated gradient is the full-batch gradient
     clock.timeSync('train', () =>
-      accumulateMicroBatches(this.updater, rows, c.microBatchSize, memory, (s, e) => {
-        const part = sliceRows(batch, s, e);
-        try {
-          return policyGradientLoss(policy, part, returns.slice(s, e), normalizer);
-        } finally {
-          disposeBatch(part);
-        }
-      }),
+      // nothing to learn from when every row is masked: the update is skipped
+      experience.keptRows === 0
+        ? undefined
+        : accumulateMicroBatches(this.updater, rows, c.microBatchSize, memory, (s, e) => {
+            const part = sliceRows(batch, s, e);
+            try {
+              return policyGradientLoss(policy, part, returns.slice(s, e), normalizer);
+            } finally {
+              disposeBatch(part);
+            }
+          }),
     );
-    // 6. clip + AdamW; a non-finite loss or gradient skips the update
-    const update = clock.timeSync('update', () => this.updater.step());
+    // 6. clip + AdamW; a non-finite loss or gradient, or a batch with every
+    //    row masked, skips the update
+    const update = clock.timeSync('update', () =>
+      experience.keptRows > 0 ? this.updater.step() : this.updater.skip(),
+    );
     // 7. the adaptive KL coefficient follows the observed KL
     if (!update.skipped) this.kl.update(experience.sequenceKl, experience.numSequences);
     return {

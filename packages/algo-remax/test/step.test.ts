@@ -204,6 +204,39 @@ describe('ReMax step', () => {
     tf.dispose([x.inputIds, x.attentionMask]);
   });
 
+  it('masks a row whose reward is not finite and trains on the rest (metric reward/nonfinite_rows)', async () => {
+    // row 1's sampled reward is NaN, row 3's greedy reward is +Inf
+    const holes: RewardFn = async (batch) => {
+      const r = await countEights(batch);
+      // the sampled call is told apart by its first row (SAMPLED[0][5] = 7, GREEDY[0][5] = 5)
+      const sampledCall = (await batch.inputIds.array())[0]?.[5] === 7;
+      if (sampledCall) r[1] = Number.NaN;
+      else r[3] = Number.POSITIVE_INFINITY;
+      return r;
+    };
+    const algo = new ReMax(
+      { lr: 1e-2, microBatchSize: 2 },
+      { policy, reference, generate: fixedGenerate, reward: holes, rng: Rng.fromSeed(5) },
+    );
+    const x = prompts();
+    const before = snapshot();
+    const exp = await algo.makeExperience(x);
+    expect(exp.returns[1]?.every((v) => v === 0)).toBe(true);
+    expect(exp.returns[3]?.every((v) => v === 0)).toBe(true);
+    expect(exp.returns.flat().every(Number.isFinite)).toBe(true);
+    const m = await algo.trainStep(exp);
+    exp.dispose();
+    expect(m['reward/nonfinite_rows']).toBe(2);
+    // mean over the kept rows 0 and 2 (no 8s in either sampled response)
+    expect(m['reward/mean']).toBe(0);
+    expect(m['optim/skipped']).toBe(0);
+    const after = snapshot();
+    expect(after.every((v) => v.every(Number.isFinite))).toBe(true);
+    expect(after.some((v, i) => v.some((x, j) => x !== before[i]?.[j]))).toBe(true);
+    algo.dispose();
+    tf.dispose([x.inputIds, x.attentionMask]);
+  });
+
   it('tisCap weights each token of the returns by min(exp(lp_train - lp_engine), cap), as constants', async () => {
     const ENGINE_LP = -1.5;
     const withLogprobs: GenerateFn = async (p, r) => {

@@ -12,6 +12,12 @@ export type RemaxErrorCode =
   | 'E_TOKENIZER'
   | 'E_NUMERIC'
   | 'E_STATE'
+  /** A run directory already holds a run (refused unless resumed or overwritten). */
+  | 'E_RUN_EXISTS'
+  /** Training stopped: too many consecutive updates skipped for non-finite values. */
+  | 'E_DIVERGED'
+  /** A write failed (disk full, I/O error); names the file. */
+  | 'E_IO'
   /** A serving engine (vLLM or `serve`) failed or answered something malformed. */
   | 'E_ENGINE';
 

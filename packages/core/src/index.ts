@@ -118,6 +118,7 @@ export {
   unbiasedStd,
 } from './rl/index.js';
 export { Rng, type RngState } from './rng.js';
+export { fillMasked, keptRows, nonFiniteRows } from './rowMask.js';
 export { experienceFromSampled } from './sampledRows.js';
 export { tokenFractionReward } from './simpleReward.js';
 export {

@@ -156,6 +156,24 @@ export class ParameterUpdater {
     }
   }
 
+  /**
+   * Skips this step's update (e.g. every row of the batch was masked): the
+   * accumulated gradients are dropped, weights and moments stay, the skip is
+   * counted as the non-finite guard counts its own.
+   */
+  skip(): UpdateResult {
+    this.discard();
+    this.optimizer.recordSkip();
+    return {
+      step: this.optimizer.step,
+      gradNorm: Number.NaN,
+      lr: Number.NaN,
+      skipped: true,
+      skippedTotal: this.optimizer.skippedSteps,
+      loss: Number.NaN,
+    };
+  }
+
   /** Optimizer moments as named tensors (copies the caller disposes) + counters. */
   getState(): AlgorithmState {
     const s = this.optimizer.state();

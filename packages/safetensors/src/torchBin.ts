@@ -119,6 +119,14 @@ async function locateTensor(
       expected: 'stored (uncompressed) entries, as torch.save writes them',
     });
   }
+  if (entry.size !== entry.compressedSize) {
+    // a stored entry's size is what lies in the file; a larger claim would be read past it
+    throw new RemaxError('E_FORMAT', 'stored tensor entry sizes disagree', {
+      file: zip.file,
+      field: entryName,
+      value: `${entry.size} bytes claimed, ${entry.compressedSize} stored`,
+    });
+  }
   const size = bytesPerElement(t.storage.dtype);
   const storageBytes = t.storage.numel * size;
   if (entry.size < storageBytes) {
@@ -136,6 +144,18 @@ async function locateTensor(
       file: zip.file,
       field: name,
       value: `element ${last} of a ${t.storage.numel}-element storage`,
+    });
+  }
+  // A view may not need more elements than its storage holds (a 1-element storage
+  // viewed as [8192, 8192] with zero strides would make a read allocate 256 MiB):
+  // refused here, before anything proportional to the claimed shape is allocated.
+  const viewElements = t.shape.reduce((a, b) => a * b, 1);
+  if (!Number.isSafeInteger(viewElements) || viewElements > t.storage.numel - t.storageOffset) {
+    throw new RemaxError('E_FORMAT', 'tensor view needs more elements than its storage holds', {
+      file: zip.file,
+      field: name,
+      value: `shape ${JSON.stringify(t.shape)} from offset ${t.storageOffset} of a ${t.storage.numel}-element storage`,
+      expected: 'a view no larger than its storage',
     });
   }
   const start = await zip.dataStart(entry);

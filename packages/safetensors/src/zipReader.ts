@@ -35,6 +35,10 @@ const LOCAL_SIGNATURE = 0x04034b50;
 const EOCD_SIZE = 22;
 const MAX_COMMENT = 0xffff;
 const MAX_CENTRAL_DIRECTORY_BYTES = 1 << 28;
+/** Largest entry read whole (data.pkl of a 70B model is a few MB). */
+export const MAX_WHOLE_ENTRY_BYTES = 1 << 30;
+/** deflate cannot expand more than ~1032:1; a larger claimed ratio is a lie. */
+const MAX_DEFLATE_RATIO = 1032;
 
 function formatError(file: string, message: string, value?: unknown): RemaxError {
   return new RemaxError('E_FORMAT', `zip archive: ${message}`, { file, value });
@@ -107,6 +111,7 @@ export async function openZip(handle: FileHandle, file: string): Promise<ZipArch
         field: entry.name,
       });
     }
+    checkWholeEntrySize(entry, file);
     const start = await dataStart(entry);
     const raw = await readBytesAt(handle, file, start, entry.compressedSize, entry.name);
     if (entry.method === 0) return raw;
@@ -134,6 +139,27 @@ export async function openZip(handle: FileHandle, file: string): Promise<ZipArch
   };
 
   return { file, handle, size, entries, dataStart, readEntry };
+}
+
+/**
+ * The sizes of an entry read whole are checked before its buffer is allocated:
+ * a stored entry's two sizes must agree, a deflated one's ratio must be one
+ * deflate can reach, and neither may pass MAX_WHOLE_ENTRY_BYTES.
+ */
+function checkWholeEntrySize(entry: ZipEntry, file: string): void {
+  const bad = (why: string, expected: string) =>
+    new RemaxError('E_FORMAT', `zip entry size ${why}`, {
+      file,
+      field: entry.name,
+      value: `${entry.size} bytes (${entry.compressedSize} compressed)`,
+      expected,
+    });
+  if (entry.size > MAX_WHOLE_ENTRY_BYTES || entry.compressedSize > MAX_WHOLE_ENTRY_BYTES)
+    throw bad('is beyond the bound', `at most ${MAX_WHOLE_ENTRY_BYTES} bytes`);
+  if (entry.method === 0 && entry.size !== entry.compressedSize)
+    throw bad('disagrees with its stored size', 'equal sizes for a stored entry');
+  if (entry.method === 8 && entry.size > entry.compressedSize * MAX_DEFLATE_RATIO + 1024)
+    throw bad('is more than deflate can expand to', `<= ${MAX_DEFLATE_RATIO}x the compressed size`);
 }
 
 async function readZip64End(

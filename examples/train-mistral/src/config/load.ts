@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseWith, RemaxError } from '@remax/core';
 import YAML from 'yaml';
+import { assertLengthsFit } from './modelFit.js';
 import { parseSetFlag, resolveKey, setAtPath } from './overrides.js';
 import { type AlgoName, type RunConfig, runConfigSchema } from './schema.js';
 
@@ -56,8 +57,12 @@ export function loadRunConfig(file: string, overrides: ConfigOverrides = {}): Lo
     const { key, value } = parseSetFlag(flag);
     setAtPath(data, resolveKey(key, algo), value);
   }
-  const config = parseWith(runConfigSchema, data, { file: abs, what: 'run config' });
-  return { config: resolvePaths(config, dirname(abs)), file: abs };
+  const config = resolvePaths(
+    parseWith(runConfigSchema, data, { file: abs, what: 'run config' }),
+    dirname(abs),
+  );
+  assertLengthsFit(config, abs);
+  return { config, file: abs };
 }
 
 /** Parses an already-resolved config (e.g. the copy saved in a run directory). */

@@ -84,6 +84,8 @@ export const trainSchema = z.strictObject({
   batch_size: positiveInt,
   /** Sequences per forward/backward pass; gradients accumulate over the batch's micro-batches. */
   micro_batch_size: positiveInt,
+  /** Updates skipped in a row (non-finite loss or gradient) before the run stops with E_DIVERGED. */
+  max_consecutive_skips: positiveInt.default(3),
 });
 
 export const wandbSchema = z.strictObject({
@@ -155,6 +157,8 @@ export const outputSchema = z
       .default([])
       .refine((xs) => new Set(xs).size === xs.length, 'each reporter at most once'),
     wandb: wandbSchema.prefault({}),
+    /** Keep only the newest N checkpoints (null = all; each is the policy + optimizer state). */
+    save_total_limit: positiveInt.nullable().default(null),
   })
   .superRefine((o, ctx) => {
     if (
@@ -273,11 +277,29 @@ const runConfigFields = z.strictObject({
 });
 
 /**
- * The run config. Each algorithm section is also validated as its package
- * validates it (merged with `optim` and `train`), so cross-field rules of the
- * package fail at load time, named by their YAML key.
+ * The run config with its cross-field checks (each names both fields). Each
+ * algorithm section is also validated as its package validates it (merged with
+ * `optim` and `train`), so cross-field rules of the package fail at load time,
+ * named by their YAML key.
  */
 export const runConfigSchema = runConfigFields.superRefine((config, ctx) => {
+  const { train } = config;
+  // the optim section is core's fields under snake_case keys (typed loosely by the mapping)
+  const warmup = config.optim.warmup_steps;
+  if (train.max_steps !== null && typeof warmup === 'number' && warmup > train.max_steps) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['optim', 'warmup_steps'],
+      message: `warmup longer than the run: must be <= train.max_steps (${train.max_steps})`,
+    });
+  }
+  if (train.batch_size % train.micro_batch_size !== 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['train', 'micro_batch_size'],
+      message: `must divide train.batch_size (${train.batch_size})`,
+    });
+  }
   // the step count is known once the prompts are loaded; any count validates the keys
   const shared = sharedSettings(config, config.train.max_steps ?? 1);
   for (const a of algorithms) {

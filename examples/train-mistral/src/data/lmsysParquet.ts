@@ -1,3 +1,4 @@
+import { RemaxError } from '@remax/core';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { parquetWriteFile } from 'hyparquet-writer';
 import { type LmsysRow, lmsysParquetSchema } from './lmsysSchema.js';
@@ -21,9 +22,22 @@ export function writeLmsysParquet(path: string, rows: readonly LmsysRow[]): void
 
 /** Reads the columns prompt selection needs from one lmsys-chat-1m parquet shard. */
 export async function readLmsysParquet(path: string): Promise<Record<string, unknown>[]> {
-  const file = await asyncBufferFromFile(path);
-  return parquetReadObjects({
-    file,
-    columns: ['conversation_id', 'conversation', 'language', 'redacted', 'turn', 'model'],
-  });
+  try {
+    const file = await asyncBufferFromFile(path);
+    return await parquetReadObjects({
+      file,
+      columns: ['conversation_id', 'conversation', 'language', 'redacted', 'turn', 'model'],
+    });
+  } catch (cause) {
+    // hyparquet throws plain Errors (truncated footer, bad magic, missing column)
+    throw new RemaxError(
+      'E_FORMAT',
+      `not a readable lmsys-chat-1m parquet file: ${(cause as Error).message}`,
+      {
+        file: path,
+        expected: 'a complete parquet shard with the lmsys-chat-1m columns',
+        cause,
+      },
+    );
+  }
 }

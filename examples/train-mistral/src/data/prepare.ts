@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { RemaxError, Rng } from '@remax/core';
+import { parseWith, RemaxError, Rng } from '@remax/core';
+import { z } from 'zod';
 import type { FiltersConfig } from '../config/schema.js';
 import { readLmsysParquet } from './lmsysParquet.js';
 
@@ -18,6 +19,12 @@ export interface PreparedPrompt {
   prompt: string;
   source: { file: string; row: number; conversation_id: string | null };
 }
+
+const preparedSourceSchema = z.strictObject({
+  file: z.string(),
+  row: z.number().int().nonnegative(),
+  conversation_id: z.string().nullable(),
+});
 
 /** Counts of what each filter dropped, so a run can say why it got fewer prompts. */
 export interface SelectionStats {
@@ -67,11 +74,32 @@ export function firstUserTurn(conversation: unknown): string | null {
   return null;
 }
 
-function fromRecord(rec: Record<string, unknown>, file: string, row: number): SourcedPrompt {
+function fromRecord(rec: unknown, file: string, row: number, where: string): SourcedPrompt {
   const name = basename(file);
+  if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
+    throw new RemaxError('E_FORMAT', 'prompt row is not a JSON object', {
+      file: `${file}:${where}`,
+      value: rec,
+      expected: 'an lmsys-chat-1m row or a prepared {prompt, source} line',
+    });
+  }
+  return fromObject(rec as Record<string, unknown>, file, name, row, where);
+}
+
+function fromObject(
+  rec: Record<string, unknown>,
+  file: string,
+  name: string,
+  row: number,
+  where: string,
+): SourcedPrompt {
   if (typeof rec['prompt'] === 'string') {
     // a prepared prompts JSONL keeps its original provenance
-    const src = rec['source'] as PreparedPrompt['source'] | undefined;
+    const src = parseWith(preparedSourceSchema.optional(), rec['source'], {
+      file: `${file}:${where}`,
+      what: 'prompt source',
+      code: 'E_FORMAT',
+    });
     return {
       prompt: rec['prompt'],
       language: null,
@@ -81,8 +109,7 @@ function fromRecord(rec: Record<string, unknown>, file: string, row: number): So
   }
   if (!('conversation' in rec)) {
     throw new RemaxError('E_FORMAT', 'prompt row has neither `prompt` nor `conversation`', {
-      file,
-      field: `row ${row}`,
+      file: `${file}:${where}`,
       value: Object.keys(rec),
       expected: 'an lmsys-chat-1m row or a prepared {prompt, source} line',
     });
@@ -106,7 +133,7 @@ export async function readPromptSource(source: string): Promise<SourcedPrompt[]>
     if (extname(file) === '.parquet') {
       const rows = await readLmsysParquet(file);
       rows.forEach((r, i) => {
-        out.push(fromRecord(r, file, i));
+        out.push(fromRecord(r, file, i, `row ${i}`));
       });
     } else {
       const lines = readFileSync(file, 'utf8').split('\n');
@@ -117,12 +144,12 @@ export async function readPromptSource(source: string): Promise<SourcedPrompt[]>
           rec = JSON.parse(line);
         } catch (cause) {
           throw new RemaxError('E_FORMAT', 'not valid JSON', {
-            file,
-            field: `line ${i + 1}`,
+            file: `${file}:${i + 1}`,
+            expected: 'one JSON object per line',
             cause,
           });
         }
-        out.push(fromRecord(rec as Record<string, unknown>, file, i));
+        out.push(fromRecord(rec, file, i, String(i + 1)));
       });
     }
   }

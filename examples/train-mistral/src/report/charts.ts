@@ -6,7 +6,8 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 /** One point of a line chart: `run` names the series (one per run in an ablation). */
 export interface ChartPoint {
   step: number;
-  value: number;
+  /** null where the step has no (finite) value: the line breaks there. */
+  value: number | null;
   run: string;
 }
 
@@ -44,7 +45,8 @@ export function lineChartSpec(chart: LineChart): TopLevelSpec {
     background: 'white',
     config: { font: FONT_FAMILY, view: { stroke: '#ddd' } },
     data: { values: chart.points },
-    mark: { type: 'line', point: fewPoints, strokeWidth: 2 },
+    // a missing value breaks the line (a gap), rather than joining its neighbours
+    mark: { type: 'line', point: fewPoints, strokeWidth: 2, invalid: 'break-paths-filter-domains' },
     encoding: {
       x: { field: 'step', type: 'quantitative', title: 'step' },
       y: { field: 'value', type: 'quantitative', title: chart.yTitle, scale: { zero: false } },

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StepRecord } from '../run/metrics.js';
-import { type LineChart, lineChartSpec, renderSvg, svgToPng } from './charts.js';
+import { type ChartPoint, type LineChart, lineChartSpec, renderSvg, svgToPng } from './charts.js';
 
 /** The run-level charts, each a headline field of StepRecord. */
 export const CHARTS: ReadonlyArray<{
@@ -43,21 +43,26 @@ export interface RunSeries {
   records: readonly StepRecord[];
 }
 
-/** Builds the charts for one or more runs (overlaid when several). */
+/**
+ * Builds the charts for one or more runs (overlaid when several). A step whose
+ * value is missing (null, or not finite) stays in the series as a null point,
+ * drawn as a gap; a chart with no finite value at all is left out.
+ */
 export function chartsFor(series: readonly RunSeries[], smoothing = 5): LineChart[] {
   return CHARTS.map((c) => {
     const points = series.flatMap((s) =>
-      s.records.flatMap((r) => {
+      s.records.map((r) => {
         const v = c.value(r);
-        return v === null || !Number.isFinite(v) ? [] : [{ step: r.step, value: v, run: s.label }];
+        return { step: r.step, value: v !== null && Number.isFinite(v) ? v : null, run: s.label };
       }),
     );
-    // one run: add the trailing mean of the last `smoothing` steps, so a trend
-    // shows through batch noise (the raw points stay on the chart)
+    const finite = points.filter((p): p is ChartPoint & { value: number } => p.value !== null);
+    // one run: add the trailing mean of the last `smoothing` finite steps, so a
+    // trend shows through batch noise (the raw points stay on the chart)
     const smoothed =
-      series.length === 1 && smoothing > 1 && points.length > smoothing
-        ? points.map((p, i) => {
-            const window = points.slice(Math.max(0, i - smoothing + 1), i + 1);
+      series.length === 1 && smoothing > 1 && finite.length > smoothing
+        ? finite.map((p, i) => {
+            const window = finite.slice(Math.max(0, i - smoothing + 1), i + 1);
             return {
               step: p.step,
               value: window.reduce((a, q) => a + q.value, 0) / window.length,
@@ -65,8 +70,16 @@ export function chartsFor(series: readonly RunSeries[], smoothing = 5): LineChar
             };
           })
         : [];
-    return { name: c.name, title: c.title, yTitle: c.yTitle, points: [...points, ...smoothed] };
-  }).filter((c) => c.points.length > 0);
+    return {
+      name: c.name,
+      title: c.title,
+      yTitle: c.yTitle,
+      points: [...points, ...smoothed],
+      finite: finite.length,
+    };
+  })
+    .filter((c) => c.finite > 0)
+    .map(({ finite: _finite, ...chart }) => chart);
 }
 
 /** Renders each chart to `<dir>/<name>.png` (and .svg); returns the PNG file names. */
@@ -86,9 +99,10 @@ export interface Sample {
   step: number;
   prompt: string;
   response: string;
-  reward: number;
+  /** null when the reward was not finite. */
+  reward: number | null;
   greedy_response?: string;
-  greedy_reward?: number;
+  greedy_reward?: number | null;
 }
 
 export interface ReportInput {
@@ -102,6 +116,10 @@ export interface ReportInput {
 const escapeHtml = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
+/** A number for a table cell; empty when missing or not finite. */
+const fixed = (v: number | null | undefined) =>
+  typeof v === 'number' && Number.isFinite(v) ? v.toFixed(3) : '';
+
 /** Writes `report.html` and the PNG charts it shows into `dir`. */
 export async function writeReport(dir: string, input: ReportInput): Promise<string> {
   const charts = chartsFor(input.series);
@@ -112,8 +130,8 @@ export async function writeReport(dir: string, input: ReportInput): Promise<stri
   const sampleRows = input.samples
     .map(
       (s) =>
-        `<tr><td>${s.step}</td><td>${escapeHtml(s.prompt)}</td><td>${escapeHtml(s.response)}</td><td>${s.reward.toFixed(3)}</td>` +
-        `<td>${escapeHtml(s.greedy_response ?? '')}</td><td>${s.greedy_reward === undefined ? '' : s.greedy_reward.toFixed(3)}</td></tr>`,
+        `<tr><td>${s.step}</td><td>${escapeHtml(s.prompt)}</td><td>${escapeHtml(s.response)}</td><td>${fixed(s.reward)}</td>` +
+        `<td>${escapeHtml(s.greedy_response ?? '')}</td><td>${fixed(s.greedy_reward)}</td></tr>`,
     )
     .join('\n');
   const html = `<!doctype html>

@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseWith, RemaxError } from '@remax/core';
+import { parseWith } from '@remax/core';
 import { z } from 'zod';
 import type { GenerationShape } from '../registry/generation.js';
+import { readJsonLines } from '../run/jsonLines.js';
 import type { Sample } from './report.js';
 
 export const SAMPLES_FILE = 'samples.jsonl';
@@ -15,7 +15,8 @@ const sampleLineSchema = z.object({
   row: z.number().int().nonnegative(),
   prompt: z.string().nullable(),
   text: z.string(),
-  reward: z.number(),
+  /** null when the reward was not finite (JSON has no NaN). */
+  reward: z.number().nullable(),
 });
 export type SampleLine = z.output<typeof sampleLineSchema>;
 
@@ -26,25 +27,20 @@ export type SampleLine = z.output<typeof sampleLineSchema>;
  */
 const GREEDY_CALL = 1;
 
-export function readSampleLines(runDir: string): SampleLine[] {
+/**
+ * Reads samples.jsonl, each line validated; a torn last line (a kill during the
+ * append) is dropped with a warning, any other bad line is E_FORMAT naming
+ * file:line.
+ */
+export function readSampleLines(runDir: string, onWarning?: (m: string) => void): SampleLine[] {
   const file = join(runDir, SAMPLES_FILE);
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .flatMap((line, i) => {
-      if (line.trim() === '') return [];
-      let json: unknown;
-      try {
-        json = JSON.parse(line);
-      } catch (cause) {
-        throw new RemaxError('E_FORMAT', 'samples line is not JSON', {
-          file,
-          field: `line ${i + 1}`,
-          cause,
-        });
-      }
-      return [parseWith(sampleLineSchema, json, { file, what: `line ${i + 1}`, code: 'E_FORMAT' })];
-    });
+  return readJsonLines(file, onWarning).map(({ value, line }) =>
+    parseWith(sampleLineSchema, value, {
+      file: `${file}:${line}`,
+      what: 'sample line',
+      code: 'E_FORMAT',
+    }),
+  );
 }
 
 /**

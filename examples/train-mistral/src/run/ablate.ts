@@ -157,6 +157,8 @@ export async function ablate(options: {
    * runs reported ('only': nothing trains; missing runs are listed).
    */
   existing?: 'retrain' | 'reuse' | 'only';
+  /** Delete earlier runs in outDir (without it, an existing run is E_RUN_EXISTS). */
+  overwrite?: boolean;
   progress?: boolean;
 }): Promise<{ rows: AblationRow[]; table: string; missing: string[] }> {
   const existing = options.existing ?? 'retrain';
@@ -186,6 +188,7 @@ export async function ablate(options: {
           await train({
             config,
             runDir,
+            overwrite: options.overwrite === true,
             ...(options.progress === undefined ? {} : { progress: options.progress }),
           })
         ).records;

@@ -37,10 +37,16 @@ export interface RunModels {
  */
 export async function loadRunModels(
   config: RunConfig,
-  options: { withCritic: boolean; policyFrom?: string; withReference?: boolean },
+  options: {
+    withCritic: boolean;
+    policyFrom?: string;
+    withReference?: boolean;
+    /** The policy's tokenizer when the caller already loaded it. */
+    tokenizer?: Tokenizer;
+  },
 ): Promise<RunModels> {
   const lora = config.lora !== null;
-  const tokenizer = await Tokenizer.fromDir(config.policy.path);
+  const tokenizer = options.tokenizer ?? (await Tokenizer.fromDir(config.policy.path));
   const policy = await loadCausalLM(
     lora ? config.policy.path : (options.policyFrom ?? config.policy.path),
   );

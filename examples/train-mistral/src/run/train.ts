@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type Algorithm,
@@ -9,44 +9,57 @@ import {
   type StepMetrics,
   tf,
 } from '@remax/core';
+import { Tokenizer } from '@remax/tokenizer';
 import YAML from 'yaml';
 import { assertInputsExist } from '../config/load.js';
+import { assertLengthsFit } from '../config/modelFit.js';
 import type { RunConfig } from '../config/schema.js';
-import type { GenerationShape } from '../registry/generation.js';
 import { algorithmNamed, createAlgorithm, generationShape } from '../registry/lookup.js';
-import { ADAPTERS_DIR } from './adapterSync.js';
 import {
-  latestCheckpoint,
+  findResumePoint,
+  pruneCheckpoints,
   readCheckpointState,
   type TrainerState,
   writeCheckpoint,
 } from './checkpoint.js';
+import { nodeIo, type RunIo, replaceAtomically } from './durableWrite.js';
 import { engineStopped, makeEngines } from './engines.js';
 import { headlineMetrics } from './headline.js';
-import { checkLoraConfig, saveFinalPolicy, savePolicyState } from './lora.js';
-import { appendMetrics, METRICS_FILE, readMetrics, type StepRecord } from './metrics.js';
+import { hfTrainerState, writePolicyExtras } from './hfFiles.js';
+import { checkLoraConfig, MERGED_DIR, saveFinalPolicy, savePolicyState } from './lora.js';
+import { appendMetrics, cutMetrics, type StepRecord } from './metrics.js';
 import { loadRunModels } from './models.js';
+import { countSkips, finiteMetrics, finiteOrNull } from './nonFinite.js';
 import { loadParametersInto, saveParameters } from './parameters.js';
 import { TrainProgress } from './progress.js';
 import { loadRunPrompts } from './promptSet.js';
 import { chatTemplateOf, promptBatch } from './prompts.js';
 import { openReporters } from './reporters/index.js';
+import { prepareNewRunDirectory, RESOLVED_CONFIG, readResolvedConfig } from './runDirectory.js';
 import { writeRunReport } from './runReport.js';
+import { cutSamples, writeSamples } from './samples.js';
+import { listenForStop } from './signals.js';
 
-export const RESOLVED_CONFIG = 'config.yaml';
+export { RESOLVED_CONFIG, readResolvedConfig };
 
 export interface TrainOptions {
   config: RunConfig;
   /** Run directory (default config.output.dir). */
   runDir?: string;
-  /** Continue the run in runDir from its latest checkpoint. */
+  /** Continue the run in runDir from its newest complete checkpoint. */
   resume?: boolean;
+  /** Delete an earlier run in runDir and start again (without it, E_RUN_EXISTS). */
+  overwrite?: boolean;
   /** Stop once this many steps are done in total (the run's own limit still applies). */
   stopAfter?: number;
   /** Show the progress bar (default: when stderr is a terminal). */
   progress?: boolean;
   /** Called after every step (tests, ablations). */
   onStep?: (record: StepRecord) => void;
+  /** Warnings and notices (default: stderr). */
+  log?: (message: string) => void;
+  /** File writes (tests inject faults here). */
+  io?: RunIo;
 }
 
 export interface TrainResult {
@@ -54,6 +67,8 @@ export interface TrainResult {
   records: StepRecord[];
   /** Why the loop ended. */
   stopped: 'done' | 'interrupted' | 'stop-after';
+  /** The checkpoint the run continued from (resume), or null. */
+  resumedFrom: string | null;
   lastCheckpoint: string | null;
   finalDir: string | null;
 }
@@ -74,11 +89,15 @@ export function epochOrder(seed: number, epoch: number, n: number): number[] {
  * Trains the policy with the configured algorithm: one loop for every
  * algorithm (rollout and update live in the algorithm), metrics.jsonl and
  * samples every step, HF checkpoints every `checkpoint_every` steps and on
- * Ctrl-C, and report.html at the end.
+ * Ctrl-C / SIGTERM, and report.html at the end. Nothing in runDir is deleted
+ * unless `overwrite`; a resumed run continues bit for bit from its newest
+ * complete checkpoint.
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const { config } = options;
   const runDir = options.runDir ?? config.output.dir;
+  const io = options.io ?? nodeIo;
+  const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   await initBackend(config.backend);
   const entry = algorithmNamed(config.algo);
   checkLoraConfig(config);
@@ -90,27 +109,31 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     'data',
     ...(entry.needsCritic ? (['critic'] as const) : []),
   ]);
+  assertLengthsFit(config);
 
-  let resumeFrom: string | null = null;
-  if (options.resume) resumeFrom = latestCheckpoint(runDir);
-  else clearRunOutputs(runDir);
-  mkdirSync(runDir, { recursive: true });
-  writeFileSync(join(runDir, RESOLVED_CONFIG), YAML.stringify(config));
+  const resumeFrom = options.resume ? resumePoint(runDir, log) : null;
+  if (options.resume) mkdirSync(runDir, { recursive: true });
+  else prepareNewRunDirectory(runDir, options.overwrite === true);
+  replaceAtomically(io, join(runDir, RESOLVED_CONFIG), YAML.stringify(config));
+
+  // prompts before models: a prompt set too small for one batch fails in seconds
+  const tokenizer = await Tokenizer.fromDir(config.policy.path);
+  const { prompts } = await loadRunPrompts(config, tokenizer, runDir);
+  const total = plannedSteps(config, prompts.train.length);
+  if (total === 0) {
+    throw new RemaxError('E_INPUT', 'not enough prompts for one batch', {
+      file: config.data.source,
+      field: 'train.batch_size',
+      value: `${prompts.train.length} prompts selected, batch_size ${config.train.batch_size}`,
+      expected: `at least ${config.train.batch_size} prompts after filtering (see prompts.stats.json)`,
+    });
+  }
 
   const models = await loadRunModels(config, {
     withCritic: entry.needsCritic,
+    tokenizer,
     ...(resumeFrom ? { policyFrom: join(resumeFrom, 'policy') } : {}),
   });
-  const { prompts } = await loadRunPrompts(config, models.tokenizer, runDir);
-  const total = plannedSteps(config, prompts.train.length);
-  if (total === 0) {
-    models.dispose();
-    throw new RemaxError('E_CONFIG', 'not enough prompts for one batch', {
-      field: 'train.batch_size',
-      value: config.train.batch_size,
-      expected: `<= ${prompts.train.length} (the training prompts selected)`,
-    });
-  }
 
   let state: TrainerState = {
     step: 0,
@@ -120,12 +143,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     rng: Rng.fromSeed(config.seed).state(),
     algo: config.algo,
     elapsed_s: 0,
+    consecutive_skips: 0,
   };
   let restored: Awaited<ReturnType<typeof readCheckpointState>> | null = null;
   if (resumeFrom) {
     restored = await readCheckpointState(resumeFrom);
     state = restored.state;
     if (state.algo !== config.algo) {
+      models.dispose();
       throw new RemaxError('E_STATE', 'checkpoint was written by another algorithm', {
         file: resumeFrom,
         value: state.algo,
@@ -134,11 +159,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
     if (models.critic)
       await loadParametersInto(models.critic.parameters(), join(resumeFrom, 'critic.safetensors'));
-    // metrics after the checkpoint belong to a continuation that is being redone
-    const kept = readMetrics(runDir, state.step);
-    writeFileSync(join(runDir, METRICS_FILE), kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
-    trimSamples(runDir, state.step);
   }
+  // what was logged after the checkpoint belongs to a continuation that is redone
+  const records = options.resume ? cutMetrics(runDir, state.step, io, log) : [];
+  if (options.resume) cutSamples(runDir, state.step, io, log);
 
   const reporters = await openReporters(config, runDir, {
     resumeStep: resumeFrom ? state.step : null,
@@ -170,21 +194,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     tf.dispose([...restored.algoState.tensors.values()]);
   }
 
-  let interrupted = false;
-  const onSigint = () => {
-    if (interrupted) process.exit(130); // second Ctrl-C: leave now (checkpoints are atomic)
-    interrupted = true;
-    process.stderr.write('\nCtrl-C: finishing this step, saving a checkpoint, then exiting\n');
-  };
-  process.on('SIGINT', onSigint);
-
-  const records: StepRecord[] = readMetrics(runDir);
+  const stop = listenForStop((line) => process.stderr.write(line));
   const progress = new TrainProgress(
     total,
     state.step,
     options.progress ?? process.stderr.isTTY === true,
   );
-  let lastCheckpoint: string | null = null;
+  const ids = { bosId: models.tokenizer.bosId, eosId: models.tokenizer.eosId };
+  let lastCheckpoint: string | null = resumeFrom;
   let stopped: TrainResult['stopped'] = 'done';
   const saveCheckpoint = async (rngState = rng.state()) => {
     lastCheckpoint = await writeCheckpoint(
@@ -193,10 +210,19 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       algorithm.getState(),
       async (dir) => {
         await savePolicyState(models.policy, dir, config);
+        writePolicyExtras(io, dir, config, records, ids);
         if (models.critic)
           await saveParameters(models.critic.parameters(), join(dir, '..', 'critic.safetensors'));
       },
+      {
+        io,
+        extraFiles: {
+          'trainer_state.json': hfTrainerState(config, records, total, prompts.train.length),
+        },
+      },
     );
+    for (const dir of pruneCheckpoints(runDir, config.output.save_total_limit, lastCheckpoint))
+      log(`output.save_total_limit: removed ${dir}`);
   };
 
   try {
@@ -237,28 +263,43 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         step: state.step,
         epoch: state.epoch,
         prompts_seen: state.prompts_seen,
-        ...headline,
+        reward: finiteOrNull(headline.reward),
+        greedy_reward: finiteOrNull(headline.greedy_reward),
+        kl: finiteOrNull(headline.kl),
+        response_length: finiteOrNull(headline.response_length),
+        lr: finiteOrNull(headline.lr),
         // generated tokens (sampled + greedy rows) per second of generation
         tokens_per_s: genStats.lastSeconds > 0 ? genStats.lastTokens / genStats.lastSeconds : 0,
         seconds,
         peak_tensor_bytes: peakBytes,
         rss_bytes: process.memoryUsage().rss,
-        algo: metrics,
+        algo: finiteMetrics(metrics),
       };
-      appendMetrics(runDir, record);
+      appendMetrics(runDir, record, io);
       reporters.log(record);
       records.push(record);
       if (state.step % config.output.samples_every === 0)
-        writeSamples(runDir, state.step, texts, lastScored, shape);
+        writeSamples(runDir, state.step, texts, lastScored, shape, io);
       progress.update(record);
       options.onStep?.(record);
+      state = {
+        ...state,
+        consecutive_skips: countSkips(
+          state.consecutive_skips,
+          metrics,
+          config.train.max_consecutive_skips,
+          { step: state.step, lastCheckpoint },
+        ),
+      };
 
       const every = config.output.checkpoint_every;
       const last = state.step === total;
       const stopHere = options.stopAfter !== undefined && state.step >= options.stopAfter;
-      if (interrupted || stopHere || last || (every > 0 && state.step % every === 0))
+      const signalled = (await stop.poll()) !== null;
+      if (signalled || stopHere || last || (every > 0 && state.step % every === 0))
         await saveCheckpoint();
-      if (interrupted) {
+      if (signalled) {
+        log(`${stop.signal}: stopped after step ${state.step}; checkpoint ${lastCheckpoint}`);
         stopped = 'interrupted';
         break;
       }
@@ -274,21 +315,36 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         });
       }
     }
+    let finalDir: string | null = null;
+    if (stopped === 'done') {
+      finalDir = join(runDir, 'final');
+      await saveFinalPolicy(models.policy, finalDir, config);
+      writePolicyExtras(io, finalDir, config, records, ids);
+      if (config.output.save_merged)
+        writePolicyExtras(io, join(finalDir, MERGED_DIR), config, records, ids);
+      if (config.output.report) await writeRunReport(runDir, config, records);
+    }
+    return { runDir, records, stopped, resumedFrom: resumeFrom, lastCheckpoint, finalDir };
   } finally {
     progress.stop();
-    process.off('SIGINT', onSigint);
+    stop.dispose();
     await reporters.close();
+    algorithm.dispose();
+    models.dispose();
   }
+}
 
-  let finalDir: string | null = null;
-  if (stopped === 'done') {
-    finalDir = join(runDir, 'final');
-    await saveFinalPolicy(models.policy, finalDir, config);
-    if (config.output.report) await writeRunReport(runDir, config, records);
-  }
-  algorithm.dispose();
-  models.dispose();
-  return { runDir, records, stopped, lastCheckpoint, finalDir };
+/**
+ * The checkpoint a resume continues from: the newest complete and valid one
+ * (each newer one skipped is reported), or null to start again from step 0
+ * with the saved config.
+ */
+function resumePoint(runDir: string, log: (m: string) => void): string | null {
+  const { dir, skipped } = findResumePoint(runDir);
+  for (const s of skipped) log(`resume: skipped ${s.dir}: ${s.reason.split('\n').join(' ')}`);
+  if (dir === null) log(`resume: no complete checkpoint in ${runDir}; starting again from step 0`);
+  else log(`resume: continuing from ${dir}`);
+  return dir;
 }
 
 /**
@@ -315,67 +371,5 @@ async function runStep(
     }
   } finally {
     tf.dispose([batch.inputIds, batch.attentionMask]);
-  }
-}
-
-/**
- * Appends the first two rows of each reward call of the step. The sampled
- * call (the first) holds `samplesPerPrompt` rows per prompt, a greedy call one.
- */
-function writeSamples(
-  runDir: string,
-  step: number,
-  prompts: readonly string[],
-  scored: readonly { texts: string[]; rewards: Float32Array }[],
-  shape: GenerationShape,
-): void {
-  const lines = scored.flatMap((call, callIndex) =>
-    call.texts.slice(0, 2).map((text, row) =>
-      JSON.stringify({
-        step,
-        call: callIndex,
-        row,
-        prompt: prompts[Math.floor(row / (callIndex === 0 ? shape.samplesPerPrompt : 1))] ?? null,
-        text,
-        reward: call.rewards[row],
-      }),
-    ),
-  );
-  if (lines.length > 0)
-    writeFileSync(join(runDir, 'samples.jsonl'), `${lines.join('\n')}\n`, { flag: 'a' });
-}
-
-export function readResolvedConfig(runDir: string): unknown {
-  const file = join(runDir, RESOLVED_CONFIG);
-  if (!existsSync(file)) {
-    throw new RemaxError('E_FILE', 'not a run directory (no config.yaml)', { file });
-  }
-  return YAML.parse(readFileSync(file, 'utf8'));
-}
-
-function trimSamples(runDir: string, step: number): void {
-  const file = join(runDir, 'samples.jsonl');
-  if (!existsSync(file)) return;
-  const kept = readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '' && (JSON.parse(l) as { step: number }).step <= step);
-  writeFileSync(file, kept.map((l) => `${l}\n`).join(''));
-}
-
-/**
- * A fresh (not resumed) run starts from nothing: outputs of an earlier run in
- * the same directory are removed, so metrics never mix two runs.
- */
-function clearRunOutputs(runDir: string): void {
-  for (const name of [
-    METRICS_FILE,
-    'samples.jsonl',
-    'report.html',
-    'charts',
-    'checkpoints',
-    ADAPTERS_DIR,
-    'final',
-  ]) {
-    rmSync(join(runDir, name), { recursive: true, force: true });
   }
 }

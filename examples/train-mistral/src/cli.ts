@@ -6,7 +6,7 @@ import { RemaxError } from '@remax/core';
 import { convertUltraRMForVllm } from '@remax/reward-ultrarm';
 import { Tokenizer } from '@remax/tokenizer';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { reportCliError } from './cliErrors.js';
+import { oneLine, reportCliError } from './cliErrors.js';
 import { defaultConfigPath, loadRunConfig, packageRoot, parseRunConfig } from './config/load.js';
 import { resumeConfig } from './config/resume.js';
 import type { RunConfig } from './config/schema.js';
@@ -58,7 +58,15 @@ const program = new Command()
   .name('remax-train-mistral')
   .version(version, '-V, --version', 'print the version')
   .description(`Align Mistral on tfjs with ${algoNames.join(', ')}: train, evaluate, ablate, plan.`)
-  .showHelpAfterError();
+  // usage errors (unknown option, bad choice) are typed one-line errors too; set before
+  // the subcommands are defined, which inherit both settings
+  .configureOutput({
+    outputError: (text, write) =>
+      write(`error [E_CONFIG]: ${oneLine(text.replace(/^error: /, ''))} (see --help)\n`),
+  })
+  .exitOverride((e) => {
+    process.exit(e.exitCode === 0 ? 0 : 2);
+  });
 
 program
   .command('train')

@@ -202,7 +202,7 @@ describe('adapter sync', () => {
       expect(isRemaxError(failed, 'E_ENGINE')).toBe(true);
       expect(String((failed as Error).message)).toContain('unload_lora_adapter');
       expect(String((failed as Error).message)).toContain(`--resume ${resumedDir}`);
-      expect(existsSync(join(resumedDir, 'checkpoints', 'step-000001'))).toBe(true);
+      expect(existsSync(join(resumedDir, 'checkpoints', 'checkpoint-1'))).toBe(true);
       const back = await serveModels({
         model: BASE,
         servedModelName: 'policy',

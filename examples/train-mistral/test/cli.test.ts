@@ -31,6 +31,11 @@ const tmp = mkdtempSync(join(tmpdir(), 'remax-cli-'));
 
 // each test starts the CLI 1-4 times (tsx + config load: 2-15 s each on a loaded machine)
 describe('CLI errors', { timeout: 600_000 }, () => {
+  it('usage errors (unknown option, bad choice) are typed one-line errors', () => {
+    expectOneLineError(cli(['train', '--bogus']), 'E_CONFIG', /unknown option '--bogus'/);
+    expectOneLineError(cli(['plan', '--algo', 'a2c']), 'E_CONFIG', /Allowed choices are remax/);
+  });
+
   it('--version prints the package version', () => {
     const r = cli(['--version']);
     expect(r.code).toBe(0);

@@ -103,7 +103,7 @@ describe('engines', () => {
       expect(isRemaxError(failed, 'E_ENGINE')).toBe(true);
       expect(String((failed as Error).message)).toContain(`--resume ${runDir}`);
       expect(String((failed as Error).message)).toContain('cannot connect');
-      expect(existsSync(join(runDir, 'checkpoints', 'step-000001'))).toBe(true);
+      expect(existsSync(join(runDir, 'checkpoints', 'checkpoint-1'))).toBe(true);
 
       // The engine is back on the same port: --resume finishes with the straight run's steps 2-3.
       const back = await startEngine(port);

@@ -167,7 +167,10 @@ export async function ablate(options: {
   const rows: AblationRow[] = [];
   const series: { label: string; records: StepRecord[] }[] = [];
   const missing: string[] = [];
+  // Ctrl-C / SIGTERM stop the run in progress (checkpointed) and the whole ablation
+  let interrupted: string | null = null;
   for (const run of runs) {
+    if (interrupted) break;
     const generation = describeShape(run.promptsPerStep, run.shape);
     const perSeed: StepRecord[][] = [];
     for (const seed of options.seeds) {
@@ -182,16 +185,20 @@ export async function ablate(options: {
         missing.push(runDir);
         continue;
       }
-      const records =
-        kept ??
-        (
-          await train({
+      const result = kept
+        ? { records: kept, stopped: 'done' }
+        : await train({
             config,
             runDir,
             overwrite: options.overwrite === true,
             ...(options.progress === undefined ? {} : { progress: options.progress }),
-          })
-        ).records;
+          });
+      if (result.stopped === 'interrupted') {
+        interrupted = runDir;
+        missing.push(runDir);
+        break;
+      }
+      const records = result.records;
       rows.push(ablationRow(run.algo, seed, records, generation));
       perSeed.push(records);
     }
@@ -201,6 +208,7 @@ export async function ablate(options: {
   const budget = runs[0]?.responsesPerStep ?? 0;
   const table = [
     `${budget} responses per step for every algorithm; mean ± sd over the seeds of ${options.seeds.join(', ')} each algorithm finished`,
+    ...(interrupted ? ['', `interrupted during ${interrupted}: the ablation stopped there`] : []),
     ...(missing.length > 0 ? ['', `not run: ${missing.join(', ')}`] : []),
     '',
     ablationSummary(rows),

@@ -199,7 +199,7 @@ export class Ppo implements Algorithm<PpoExperience> {
             // 5. actor: clipped surrogate on the response columns
             this.actorUpdater.addMicroBatch(() => {
               const lp = tf.slice(
-                this.ctx.policy.logprobsOf(part),
+                this.ctx.policy.logprobsOf(part, { fromColumn: start }),
                 [0, start],
                 [e - s, R],
               ) as tf.Tensor2D;

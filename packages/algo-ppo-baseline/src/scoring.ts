@@ -11,8 +11,9 @@ import {
 } from '@remax/core';
 
 export interface PpoScores {
-  /** Policy log-probs [B, T-1] at rollout time (the "old" policy). */
+  /** Policy log-probs [B, T-1] at rollout time (the "old" policy); 0 on the prompt's columns (t < P - 1). */
   logprobs: number[][];
+  /** The reference's, likewise. */
   refLogprobs: number[][];
   /** Critic values aligned with the log-prob columns: values[:, :-1], [B, T-1]. */
   values: number[][];
@@ -37,9 +38,11 @@ export function scoreForPpo(
         const rows = e - s;
         const v = critic.values(part);
         onPeak();
+        // PPO reads columns >= P - 1 only: the LM heads skip the prompt
+        const response = { fromColumn: part.promptLength - 1 };
         return [
-          policy.logprobsOf(part),
-          reference.logprobsOf(part),
+          policy.logprobsOf(part, response),
+          reference.logprobsOf(part, response),
           tf.slice(v, [0, 0], [rows, T - 1]),
           tf.slice(part.attentionMask, [0, 1], [rows, T - 1]),
         ];

@@ -106,6 +106,7 @@ export class ReMax implements Algorithm<RemaxExperience> {
             klPenalty: c.klPenalty,
             klEstimator: c.klEstimator,
             onPeak: () => memory.sample(),
+            responseOnly: true, // returns, KL and metrics read columns >= promptLength - 1 only
           }),
         );
         // 4. returns: the greedy baseline and the per-step KL penalty. A row

@@ -37,6 +37,13 @@ export {
   type RemaxErrorCode,
   type RemaxErrorDetails,
 } from './errors.js';
+export {
+  jsSamplingKernels,
+  massUnits,
+  type SamplingKernels,
+  samplingKernels,
+  wasmSamplingKernels,
+} from './kernels/samplingKernels.js';
 export { accumulateMicroBatches } from './microBatchTraining.js';
 export {
   allocateHost,
@@ -134,7 +141,7 @@ export {
   updateMetrics,
 } from './stepMetrics.js';
 export { tf } from './tf.js';
-export type { Policy, RewardModel, TokenBatch } from './types.js';
+export type { LogprobsOptions, Policy, RewardModel, TokenBatch } from './types.js';
 export {
   microBatchSizeField,
   type OptimizerSettings,

@@ -10,12 +10,22 @@ export interface TokenBatch {
   attentionMask: tf.Tensor2D;
 }
 
+/** Options of `Policy.logprobsOf`. */
+export interface LogprobsOptions {
+  /**
+   * Score only columns t >= fromColumn (default 0): earlier columns are 0 and
+   * cost nothing. An RL step reads only the response (t >= promptLength - 1),
+   * so the LM head skips the prompt, forward and backward.
+   */
+  fromColumn?: number;
+}
+
 /** The view of a causal language model that algorithms need (policy and reference). */
 export interface Policy {
   /** Logits [B, T, V] for every position. */
   forward(batch: TokenBatch): tf.Tensor3D;
   /** logprobs[b, t] = log p(ids[b, t+1] | ids[b, ..t]), shape [B, T-1]. */
-  logprobsOf(batch: TokenBatch): tf.Tensor2D;
+  logprobsOf(batch: TokenBatch, options?: LogprobsOptions): tf.Tensor2D;
   /** Trainable weights keyed by their Hugging Face names. */
   parameters(): Map<string, tf.Variable>;
   /** Hidden states after the final norm, [B, T, H]: what the LM head reads. */

@@ -48,8 +48,12 @@ describe('logprobsFromHidden', () => {
     await initBackend();
   });
 
-  for (const tensorOps of [false, true]) {
-    it(`equals log_softmax(h Wᵀ)[target] in value and gradient, over many chunks (${tensorOps ? 'tensor ops' : 'host loops'})`, () => {
+  for (const [mode, tensorOps, keepProbabilities] of [
+    ['host loops, kept probabilities', false, undefined],
+    ['host loops, recomputed logits', false, 0],
+    ['tensor ops', true, undefined],
+  ] as const) {
+    it(`equals log_softmax(h Wᵀ)[target] in value and gradient, over many chunks (${mode})`, () => {
       const rng = Rng.fromSeed(3);
       const [N, H, V] = [37, 16, 300];
       const targets = targetsFor(N, V, rng);
@@ -62,7 +66,11 @@ describe('logprobsFromHidden', () => {
           weightT: tf.transpose(wIn) as tf.Tensor2D,
         });
         // 3 rows per chunk: 13 chunks, the last one short
-        const opts = { maxChunkElements: 3 * V, tensorOps };
+        const opts = {
+          maxChunkElements: 3 * V,
+          tensorOps,
+          ...(keepProbabilities !== undefined && { keepProbabilities }),
+        };
         const fused = (hIn: tf.Tensor, wIn: tf.Tensor) =>
           tf.sum(
             tf.mul(
@@ -147,6 +155,7 @@ describe('logprobsFromHidden', () => {
                   targets,
                   {
                     maxChunkElements: 16 * V,
+                    keepProbabilities: 0, // the recompute path: what bounds a large batch
                   },
                 ),
               ),
@@ -243,7 +252,7 @@ describe('nextTokenScores', () => {
       };
       let peaks = 0;
       const got = nextTokenScores(p, q, batch, { maxChunkElements: 2 * V, onPeak: () => peaks++ });
-      expect(peaks).toBe(Math.ceil((B * T) / 2)); // one call per chunk of 2 rows
+      expect(peaks).toBe(Math.ceil((B * (T - 1)) / 2)); // one call per chunk of 2 scored rows
       const a = tf.logSoftmax(p.forward(batch));
       const b = tf.logSoftmax(q.forward(batch));
       const first = (x: tf.Tensor) => tf.slice(x, [0, 0], [B, T - 1]);
@@ -257,6 +266,24 @@ describe('nextTokenScores', () => {
       for (const k of ['logprobs', 'refLogprobs', 'fullKl', 'entropy'] as const) {
         expect(maxAbsDiff(tf.tensor2d(got[k]), want[k]), k).toBeLessThan(1e-5);
       }
+      // fromColumn: the same numbers from that column on, 0 before it, no head pass there
+      peaks = 0;
+      const from = 4;
+      const part = nextTokenScores(p, q, batch, {
+        maxChunkElements: V,
+        fromColumn: from,
+        onPeak: () => peaks++,
+      });
+      expect(peaks).toBe(B * (T - 1 - from));
+      for (const k of ['logprobs', 'refLogprobs', 'fullKl', 'entropy'] as const) {
+        part[k].forEach((row, b) => {
+          row.forEach((v, t) => {
+            if (t < from) expect(v).toBe(0);
+            else expect(v).toBe(got[k][b]?.[t]);
+          });
+        });
+      }
+      expect(() => nextTokenScores(p, q, batch, { fromColumn: T })).toThrow(/fromColumn/);
     });
   });
 });

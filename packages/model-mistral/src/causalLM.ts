@@ -1,4 +1,11 @@
-import { logprobsFromHidden, NO_TARGET, type Policy, RemaxError, tf } from '@remax/core';
+import {
+  type LogprobsOptions,
+  logprobsFromHidden,
+  NO_TARGET,
+  type Policy,
+  RemaxError,
+  tf,
+} from '@remax/core';
 import {
   type AttentionMatMul,
   attention,
@@ -196,8 +203,12 @@ export class CausalLM implements Policy {
    * logprobs[b, t] = log p(ids[b, t+1] | ids[b, ..t]), [B, T-1]; differentiable.
    * The LM head runs fused with the log-softmax over row chunks (core's
    * logprobsFromHidden): no [B, T, V] logits are held, forward or backward.
+   * With `fromColumn` the head runs only on columns t >= fromColumn (the rest are 0).
    */
-  logprobsOf(args: { inputIds: TokenMatrix; attentionMask: TokenMatrix }): tf.Tensor2D {
+  logprobsOf(
+    args: { inputIds: TokenMatrix; attentionMask: TokenMatrix },
+    options: LogprobsOptions = {},
+  ): tf.Tensor2D {
     const weight = this.requireHead('logprobsOf()');
     const ids = readMatrix(args.inputIds, 'inputIds', Number.isInteger, 'integer ids');
     if (ids.cols < 2) {
@@ -208,9 +219,17 @@ export class CausalLM implements Policy {
       });
     }
     const [B, T] = [ids.rows, ids.cols];
+    const from = options.fromColumn ?? 0;
+    if (!Number.isInteger(from) || from < 0 || from > T - 1) {
+      throw new RemaxError('E_INPUT', 'logprobsOf: fromColumn out of range', {
+        field: 'fromColumn',
+        value: from,
+        expected: `an integer in [0, ${T - 1}]`,
+      });
+    }
     const targets = new Int32Array(B * T).fill(NO_TARGET);
     for (let b = 0; b < B; b++)
-      for (let t = 0; t < T - 1; t++) targets[b * T + t] = ids.data[b * T + t + 1] as number;
+      for (let t = from; t < T - 1; t++) targets[b * T + t] = ids.data[b * T + t + 1] as number;
     return this.run(args, (h) =>
       tf.tidy(() => {
         const head = {

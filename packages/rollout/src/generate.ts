@@ -14,7 +14,7 @@
 // its tokens depend on (seed, prompt index, sample index) only, never on the
 // other rows of the batch.
 
-import { RemaxError, type Rng, tf } from '@remax/core';
+import { hostView, RemaxError, type Rng, tf } from '@remax/core';
 import type { DecodingCache, DecodingModel } from './model.js';
 import {
   type GenerateOptions,
@@ -55,7 +55,8 @@ export interface GenerateResult {
    * float32 [N, R] with returnLogprobs: for sampled rows the log-probability of
    * each token under the processed distribution it was drawn from (after
    * temperature, top-k, top-p, renormalised); for greedy rows under
-   * softmax(logits) at temperature 1. 0 after a row finished.
+   * softmax(logits) at temperature 1 (0 with returnLogprobs 'sampled'). 0
+   * after a row finished.
    */
   readonly logprobs?: tf.Tensor2D;
   /** With `topLogprobs` N: per row, per response step, the N most likely [id, logprob] (see GenerateExtras). */
@@ -80,6 +81,12 @@ export interface GenerateExtras {
   topLogprobs?: number;
   /** Added to the logits of these ids before anything else (vLLM's `logit_bias`). */
   logitBias?: ReadonlyMap<number, number>;
+}
+
+/** The last position's logits of one forward: [rows, V], valid until `release()`. */
+interface LastLogits {
+  readonly rows: Float32Array;
+  release(): void;
 }
 
 interface RowPlan {
@@ -221,6 +228,8 @@ class Decoder {
   private readonly pad: number;
   private readonly params: SamplingParams;
   private sampler: TokenSampler | null = null;
+  /** Whether greedy rows need their log-probabilities (else argmax alone). */
+  private readonly greedyLogprobs: boolean;
   private readonly top: [number, number][][][] | null;
 
   constructor(
@@ -247,6 +256,7 @@ class Decoder {
     this.pad = opts.padTokenId ?? opts.eosTokenId[0] ?? 0;
     this.params = { temperature: opts.temperature, topK: opts.topK, topP: opts.topP };
     this.top = extras.topLogprobs > 0 ? plan.kinds.map(() => []) : null;
+    this.greedyLogprobs = opts.returnLogprobs === true || this.top !== null;
   }
 
   /**
@@ -261,15 +271,18 @@ class Decoder {
       // Prefill: logits of the last prompt position only, [B, 1, V].
       let logits = await this.forwardLast(this.rows.ids, this.rows.mask, B, P, P, cache);
       let rowOfLogits = this.plan.prompts; // row r reads row rowOfLogits[r] of the logits
-      if (this.n !== B || rowOfLogits.some((b, r) => b !== r)) {
-        const expanded = cache.gatherRows(this.plan.prompts);
-        cache.dispose();
-        cache = expanded;
-      }
+      // expanded after the first choice: no tensor op may run while the logits are read
+      let expand = this.n !== B || rowOfLogits.some((b, r) => b !== r);
       let live = identity(this.n); // cache row k holds output row live[k]
       for (let step = 0; ; step++) {
         const done = await this.chooseStep(step, logits, rowOfLogits);
         if (done) return this.result(step + 1);
+        if (expand) {
+          const expanded = cache.gatherRows(this.plan.prompts);
+          cache.dispose();
+          cache = expanded;
+          expand = false;
+        }
         const stillLive = live.filter((r) => !this.finished[r]);
         if (stillLive.length < live.length) {
           const keep: number[] = [];
@@ -318,7 +331,12 @@ class Decoder {
     }
   }
 
-  /** Runs the model on int32 [rows, cols] ids with a [rows, maskCols] mask; returns the [rows, V] last logits. */
+  /**
+   * Runs the model on int32 [rows, cols] ids with a [rows, maskCols] mask;
+   * returns the [rows, V] last logits, to read before `release()`. In host
+   * memory (wasm, cpu) they are a view of the logits tensor itself: no copy
+   * (a 2 MB array per step was most of the rollout's garbage).
+   */
   private async forwardLast(
     ids: Int32Array,
     mask: Int32Array,
@@ -326,10 +344,11 @@ class Decoder {
     cols: number,
     maskCols: number,
     cache?: DecodingCache,
-  ): Promise<Float32Array> {
+  ): Promise<LastLogits> {
     const idsT = tf.tensor2d(ids, [rows, cols], 'int32');
     const maskT = tf.tensor2d(mask, [rows, maskCols], 'int32');
     let logits: tf.Tensor3D | null = null;
+    let handedOver = false;
     try {
       logits = this.model.forward({
         inputIds: idsT,
@@ -352,44 +371,68 @@ class Decoder {
           expected: `${this.sampler.vocabSize}`,
         });
       }
-      const data = (await logits.data()) as Float32Array;
       this.sampler ??= new TokenSampler(vocab);
-      return data;
+      const view = hostView(logits);
+      if (view === null) return { rows: (await logits.data()) as Float32Array, release: () => {} };
+      const owned = logits;
+      handedOver = true;
+      return { rows: view, release: () => owned.dispose() };
     } finally {
       tf.dispose([idsT, maskT]);
-      if (logits) logits.dispose();
+      if (logits && !handedOver) logits.dispose();
     }
   }
 
   /**
    * Chooses the token of every row at `step` from `logits` ([*, V]; row r
-   * reads row rowOfLogits[r]); returns whether decoding is over.
+   * reads row rowOfLogits[r]), then releases them; returns whether decoding is over.
    */
   private async chooseStep(
     step: number,
-    logits: Float32Array,
+    logits: LastLogits,
     rowOfLogits: readonly number[],
   ): Promise<boolean> {
+    try {
+      this.chooseTokens(step, logits.rows, rowOfLogits);
+    } finally {
+      logits.release();
+    }
+    const last = step === this.opts.maxNewTokens - 1;
+    if (this.opts.onToken) {
+      const col = this.rows.promptLength + step;
+      const tokens = Array.from(
+        this.finished,
+        (_, r) => this.tokens[r * this.maxLength + col] as number,
+      );
+      const active = Array.from(this.finished, (_, r) => this.mask[r * this.maxLength + col] === 1);
+      await this.opts.onToken({ step, tokens, active, finished: [...this.finished] });
+    }
+    return last || this.finished.every(Boolean);
+  }
+
+  /** The token of every row at `step` (tokens, mask, logprobs, finished). */
+  private chooseTokens(step: number, logits: Float32Array, rowOfLogits: readonly number[]): void {
     const sampler = this.sampler as TokenSampler;
     const V = sampler.vocabSize;
     const col = this.rows.promptLength + step;
     const last = step === this.opts.maxNewTokens - 1;
-    const tokens: number[] = [];
-    const active: boolean[] = [];
     for (let r = 0; r < this.n; r++) {
       const at = r * this.maxLength + col;
       if (this.finished[r]) {
         this.tokens[at] = this.pad;
         this.mask[at] = 0;
-        tokens.push(this.pad);
-        active.push(false);
         continue;
       }
       const b = rowOfLogits[r] as number;
-      const row = logits.subarray(b * V, (b + 1) * V);
-      if (this.extras.logitBias) addBias(row, this.extras.logitBias);
+      let row = logits.subarray(b * V, (b + 1) * V);
+      // on a copy: rows of one prompt share the prefill's logits row
+      if (this.extras.logitBias) row = addBias(row, this.extras.logitBias);
       const rng = this.plan.rngs[r];
-      const choice: TokenChoice = rng ? sampler.sample(row, this.params, rng) : sampler.greedy(row);
+      const choice: TokenChoice = rng
+        ? sampler.sample(row, this.params, rng)
+        : this.greedyLogprobs
+          ? sampler.greedy(row)
+          : { token: sampler.argmax(row), logprob: 0 };
       if (this.top) {
         const n = this.extras.topLogprobs;
         this.top[r]?.push(
@@ -400,8 +443,6 @@ class Decoder {
       this.mask[at] = 1;
       this.logprobs[r * this.opts.maxNewTokens + step] = choice.logprob;
       this.responseLengths[r] = step + 1;
-      tokens.push(choice.token);
-      active.push(true);
       if (this.eos.has(choice.token)) {
         this.finished[r] = true;
         this.reasons[r] = 'eos';
@@ -409,10 +450,6 @@ class Decoder {
         this.finished[r] = true;
       }
     }
-    if (this.opts.onToken) {
-      await this.opts.onToken({ step, tokens, active, finished: [...this.finished] });
-    }
-    return last || this.finished.every(Boolean);
   }
 
   /** Column `col` of the token matrix for the given rows. */
@@ -446,7 +483,7 @@ class Decoder {
       Array.from(this.tokens.subarray(r * this.maxLength + P, r * this.maxLength + P + len)),
     );
     let logprobs: tf.Tensor2D | undefined;
-    if (this.opts.returnLogprobs) {
+    if (this.opts.returnLogprobs !== false) {
       const lp = new Float32Array(this.n * newTokens);
       const M = this.opts.maxNewTokens;
       for (let r = 0; r < this.n; r++)
@@ -472,10 +509,13 @@ class Decoder {
   }
 }
 
-function addBias(row: Float32Array, bias: ReadonlyMap<number, number>): void {
+/** A copy of `row` with the bias added. */
+function addBias(row: Float32Array, bias: ReadonlyMap<number, number>): Float32Array {
+  const out = Float32Array.from(row);
   for (const [id, b] of bias) {
-    if (id < row.length) row[id] = (row[id] as number) + b;
+    if (id < out.length) out[id] = (out[id] as number) + b;
   }
+  return out;
 }
 
 /** The n most likely kept tokens (ties: lower id first) with their processed logprobs. */

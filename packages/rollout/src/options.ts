@@ -51,7 +51,12 @@ export const GenerateOptionsSchema = z
       .array(z.number().int().min(0).refine(Number.isSafeInteger, 'must be a safe integer'))
       .optional()
       .describe('key of each prompt row for its RNG stream [0..B-1]'),
-    returnLogprobs: z.boolean().default(false),
+    returnLogprobs: z
+      .union([z.boolean(), z.literal('sampled')])
+      .default(false)
+      .describe(
+        "each token's log-probability; 'sampled': sampled rows only (greedy rows 0, no exp pass) [false]",
+      ),
     onToken: z
       .custom<(event: TokenEvent) => void | Promise<void>>((v) => typeof v === 'function', {
         message: 'must be a function (event) => void',

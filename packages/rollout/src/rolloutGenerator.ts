@@ -27,9 +27,12 @@ export function rolloutGenerator(model: DecodingModel, settings: RolloutSettings
     });
     try {
       const sampledRows = prompts.inputIds.shape[0] * request.samplesPerPrompt;
-      const sampled = rowsOf(result, 0, sampledRows);
+      const sampled = rowsOf(result, 0, sampledRows, true);
       if (!request.greedy) return { sampled };
-      return { sampled, greedy: rowsOf(result, sampledRows, result.rowKinds.length - sampledRows) };
+      const greedyRows = result.rowKinds.length - sampledRows;
+      // returnLogprobs 'sampled': the greedy rows' are not computed
+      const withLogprobs = settings.returnLogprobs === true;
+      return { sampled, greedy: rowsOf(result, sampledRows, greedyRows, withLogprobs) };
     } finally {
       result.dispose();
     }
@@ -37,13 +40,18 @@ export function rolloutGenerator(model: DecodingModel, settings: RolloutSettings
 }
 
 /** Rows [start, start + count) of a result as RolloutSequences (new tensors). */
-function rowsOf(result: GenerateResult, start: number, count: number): RolloutSequences {
+function rowsOf(
+  result: GenerateResult,
+  start: number,
+  count: number,
+  withLogprobs: boolean,
+): RolloutSequences {
   const slice = (t: tf.Tensor2D) => tf.slice(t, [start, 0], [count, t.shape[1]]);
   return {
     inputIds: slice(result.sequences),
     attentionMask: slice(result.attentionMask),
     promptLength: result.promptLength,
     responseLengths: result.responseLengths.slice(start, start + count),
-    ...(result.logprobs ? { logprobs: slice(result.logprobs) } : {}),
+    ...(result.logprobs && withLogprobs ? { logprobs: slice(result.logprobs) } : {}),
   };
 }

@@ -1,4 +1,6 @@
-// Next-token selection on one row of float32 logits, in pure JS (float64 math).
+// Next-token selection on one row of float32 logits, in float64 math. The
+// O(V) passes over the row (max, exps, top-p buckets) run in @remax/core's
+// sampling kernels (WebAssembly SIMD on memory of their own, or their JS twin).
 //
 // Hugging Face order and semantics: temperature first, then top-k, then top-p.
 // - temperature: scaled logits s_i = (l_i - max) / T, weights w_i = exp(s_i)
@@ -12,16 +14,16 @@
 //   probability mass of the tokens ranked strictly before it is < top_p (the
 //   smallest prefix whose mass reaches top_p). We evaluate that rule with
 //   exact sums: each weight is rounded to an integer number of units
-//   q_i = round(w_i * 2^Q), Q = 52 - ceil(log2 V), so any sum of them is an
-//   exact integer (< 2^52) whatever the order, and a token is kept iff
-//   sum(q before it) < top_p * sum(q). The rounding moves the masses by less
-//   than V * 2^-(Q+1) of the top token's weight (< 1e-10 for V = 32000), far
-//   below the float32 cumsum error of HF itself.
+//   q_i = floor(w_i * 2^Q + 1/2), Q = 52 - ceil(log2 V), so any sum of them is
+//   an exact integer (< 2^52) whatever the order, and a token is kept iff
+//   sum(q before it) < top_p * sum(q). The rounding moves a mass by at most
+//   V * 2^-(Q+1) of the top token's weight (1.2e-7 for V = 32000; typically
+//   sqrt(V) * 2^-(Q+1) ~ 6e-10), the order of HF's own float32 cumsum error.
 // - canonical order: higher logit first, lower token id first on ties (HF's
 //   torch.sort leaves the order of ties unspecified; greedy also picks the
 //   lowest id among equal maxima).
-// - tokens whose weight is 0 (logit -Infinity, or underflow at a tiny
-//   temperature) have probability 0 and are never kept.
+// - tokens whose weight is 0 (logit -Infinity, or s_i < -708, where exp
+//   leaves the normal float64 range) have probability 0 and are never kept.
 //
 // Fast path, same result as a full sort: top-k's cut by quickselect; for
 // top-p the survivors are bucketed by scaled logit (a monotone map, so every
@@ -29,7 +31,13 @@
 // per bucket locate the bucket where the cut falls, and only that bucket is
 // sorted.
 
-import { RemaxError, type Rng } from '@remax/core';
+import {
+  massUnits,
+  RemaxError,
+  type Rng,
+  type SamplingKernels,
+  samplingKernels,
+} from '@remax/core';
 import { kthLargest, OrderKeys } from './tokenOrder.js';
 
 /** Sampling parameters, applied in Hugging Face order: temperature, top-k, top-p. */
@@ -66,26 +74,39 @@ const CUT_BUCKETS = 4096; // buckets over the scaled-logit range of the survivor
 const MAX_BUCKET_SPAN = 64; // nats; weights below e^-64 all share the last bucket
 
 /**
- * A reusable sampler for rows of one vocabulary size. Holds scratch buffers so
- * a decoding loop allocates nothing per token; results returned by `kept`
- * are views into those buffers, valid until the next call.
+ * A row after temperature, top-k and top-p, in the kernels' arrays: candidate
+ * j (logits[j], weights[j]) is token `ids[j]` (j itself without top-k) and is
+ * kept iff buckets[j] <= cut.
+ */
+interface Processed {
+  readonly n: number;
+  readonly ids: Int32Array | null;
+  readonly cut: number;
+  readonly max: number;
+}
+
+/**
+ * A reusable sampler for rows of one vocabulary size. Holds scratch buffers
+ * (the row passes run in the WebAssembly kernels of @remax/core on memory of
+ * their own, or their JS twin) so a decoding loop allocates nothing per
+ * token; results returned by `kept` are views into those buffers, valid until
+ * the next call.
  */
 export class TokenSampler {
   readonly vocabSize: number;
+  private readonly k: SamplingKernels;
+  private readonly bits: Uint32Array;
   private readonly orderKeys: OrderKeys;
   private readonly keys: Float64Array;
   private readonly ids: Int32Array;
   private readonly weights: Float64Array;
   private readonly values: Float32Array;
-  private readonly allIds: Int32Array;
   private readonly survivors: Int32Array;
-  private readonly rowWeights: Float64Array;
-  private readonly rowBuckets: Uint16Array;
-  private readonly bucketMass = new Float64Array(CUT_BUCKETS);
   /** 2^Q, the unit of the exact top-p masses (see the module comment). */
   readonly massScale: number;
 
-  constructor(vocabSize: number) {
+  /** `kernels`: the row passes to use (default: WebAssembly where it runs, else the JS twin). */
+  constructor(vocabSize: number, kernels?: (size: number, buckets: number) => SamplingKernels) {
     if (!Number.isInteger(vocabSize) || vocabSize < 1) {
       throw new RemaxError('E_INPUT', 'vocabulary size must be a positive integer', {
         field: 'vocabSize',
@@ -93,15 +114,14 @@ export class TokenSampler {
       });
     }
     this.vocabSize = vocabSize;
+    this.k = (kernels ?? samplingKernels)(vocabSize, CUT_BUCKETS);
+    this.bits = new Uint32Array(this.k.logits.buffer, this.k.logits.byteOffset, vocabSize);
     this.orderKeys = new OrderKeys(vocabSize);
     this.keys = new Float64Array(vocabSize);
     this.ids = new Int32Array(vocabSize);
     this.weights = new Float64Array(vocabSize);
     this.values = new Float32Array(vocabSize);
-    this.allIds = Int32Array.from({ length: vocabSize }, (_, i) => i);
     this.survivors = new Int32Array(vocabSize);
-    this.rowWeights = new Float64Array(vocabSize);
-    this.rowBuckets = new Uint16Array(vocabSize);
     this.massScale = topPMassScale(vocabSize);
   }
 
@@ -113,18 +133,11 @@ export class TokenSampler {
    * order.
    */
   sample(row: Float32Array, params: SamplingParams, rng: Rng): TokenChoice {
-    const kept = this.kept(row, params);
-    const u = rng.nextFloat();
-    const target = u * kept.total;
-    const n = kept.ids.length;
-    let cumulative = 0;
-    let j = 0;
-    for (; j < n - 1; j++) {
-      cumulative += kept.weights[j] as number;
-      if (target < cumulative) break;
-    }
-    const token = kept.ids[j] as number;
-    const logprob = ((row[token] as number) - kept.max) / params.temperature - Math.log(kept.total);
+    const { n, ids, cut, max } = this.process(row, params);
+    const total = this.k.keptTotal(n, cut);
+    const chosen = this.k.keptWalk(n, cut, rng.nextFloat() * total);
+    const token = ids ? (ids[chosen] as number) : chosen;
+    const logprob = ((row[token] as number) - max) / params.temperature - Math.log(total);
     return { token, logprob };
   }
 
@@ -134,20 +147,47 @@ export class TokenSampler {
    * filtering): the greedy "distribution" itself is a point mass.
    */
   greedy(row: Float32Array): TokenChoice {
-    const max = rowMax(row);
-    let token = -1;
-    let z = 0;
-    for (let i = 0; i < row.length; i++) {
-      const l = row[i] as number;
-      if (token < 0 && l === max) token = i;
-      z += Math.exp(l - max);
-    }
-    return { token, logprob: -Math.log(z) };
+    const max = this.rowMaximum(row);
+    return { token: row.indexOf(max), logprob: -Math.log(this.k.exps(row.length, max, 1)) };
+  }
+
+  /** `greedy`'s token without its log-probability (no exp pass). */
+  argmax(row: Float32Array): number {
+    return row.indexOf(this.rowMaximum(row));
+  }
+
+  /** The row's maximum (copied into the kernels' memory); NaN, +Infinity and no finite logit are errors. */
+  private rowMaximum(row: Float32Array): number {
+    this.checkRow(row);
+    this.k.logits.set(row);
+    const max = this.k.max(row.length);
+    if (!Number.isFinite(max)) rejectRow(row);
+    return max;
   }
 
   /** The processed distribution (see the module comment for the exact rules). */
   kept(row: Float32Array, params: SamplingParams): KeptTokens {
-    checkParams(params);
+    const { n, ids, cut, max } = this.process(row, params);
+    const { weights: w, buckets } = this.k;
+    let kept = 0;
+    let total = 0;
+    for (let j = 0; j < n; j++) {
+      if ((buckets[j] as number) > cut) continue;
+      const wj = w[j] as number;
+      this.ids[kept] = ids ? (ids[j] as number) : j;
+      this.weights[kept] = wj;
+      total += wj;
+      kept++;
+    }
+    return {
+      ids: this.ids.subarray(0, kept),
+      weights: this.weights.subarray(0, kept),
+      total,
+      max,
+    };
+  }
+
+  private checkRow(row: Float32Array): void {
     if (row.length !== this.vocabSize) {
       throw new RemaxError('E_SHAPE', 'logits row has the wrong vocabulary size', {
         field: 'logits',
@@ -155,122 +195,77 @@ export class TokenSampler {
         expected: `${this.vocabSize} entries`,
       });
     }
-    const { max, minFinite } = rowRange(row);
+  }
+
+  /** Temperature, top-k and top-p on `row` into the kernels' arrays. */
+  private process(row: Float32Array, params: SamplingParams): Processed {
+    checkParams(params);
+    this.checkRow(row);
     const { temperature, topK, topP } = params;
-    // Top-k cut on raw logits: dividing by T > 0 keeps their order.
-    let candidates = this.allIds;
-    let lowest = minFinite; // no candidate with a positive weight is below it
+    const k = this.k;
+    // Top-k cut on raw logits (dividing by T > 0 keeps their order): the
+    // survivors, in ascending id order, become the candidates.
+    let n = row.length;
+    let ids: Int32Array | null = null;
     if (topK > 0 && topK < row.length) {
+      rowRange(row); // a NaN outside the top k must still be an error
       const cutoff = kthLargest(row, topK, this.values);
-      let n = 0;
+      n = 0;
       for (let i = 0; i < row.length; i++) {
-        if ((row[i] as number) >= cutoff) this.survivors[n++] = i;
+        const l = row[i] as number;
+        if (l >= cutoff) {
+          this.survivors[n] = i;
+          k.logits[n++] = l;
+        }
       }
-      candidates = this.survivors.subarray(0, n);
-      lowest = Math.max(lowest, cutoff);
+      ids = this.survivors;
+    } else {
+      k.logits.set(row);
     }
-    if (topP >= 1) return this.collect(row, candidates, max, temperature);
-    return this.nucleus(row, candidates, max, lowest, temperature, topP);
+    const max = k.max(n);
+    if (!Number.isFinite(max)) rejectRow(row);
+    k.exps(n, max, temperature);
+    if (topP >= 1) {
+      for (let j = 0; j < n; j++) k.buckets[j] = (k.weights[j] as number) > 0 ? 0 : k.noBucket;
+      return { n, ids, cut: 0, max };
+    }
+    return { n, ids, cut: this.nucleus(n, max, k.minAbove(n), temperature, topP), max };
   }
 
-  /** Every candidate (ascending ids) with positive weight. */
-  private collect(row: Float32Array, candidates: Int32Array, max: number, t: number): KeptTokens {
-    let n = 0;
-    let total = 0;
-    for (let j = 0; j < candidates.length; j++) {
-      const i = candidates[j] as number;
-      const w = Math.exp(((row[i] as number) - max) / t);
-      if (w === 0) continue;
-      this.ids[n] = i;
-      this.weights[n] = w;
-      total += w;
-      n++;
-    }
-    return { ids: this.ids.subarray(0, n), weights: this.weights.subarray(0, n), total, max };
-  }
-
-  /** Top-p over the candidates (ascending ids, the top-k survivors or all). */
-  private nucleus(
-    row: Float32Array,
-    candidates: Int32Array,
-    max: number,
-    lowest: number,
-    t: number,
-    topP: number,
-  ): KeptTokens {
-    const n = candidates.length;
-    const w = this.rowWeights; // [j]: weight of candidates[j]
-    const bucket = this.rowBuckets; // [j]: bucket of candidates[j]
-    const mass = this.bucketMass;
-    // One pass: weights, bucket b = floor((max - l) / T * scale) (monotone in
-    // the logit, so each bucket is a run of the canonical order) and exact masses.
+  /**
+   * Top-p over the n candidates: buckets b = floor((max - l) / T * scale)
+   * (monotone in the logit, so each bucket is a run of the canonical order)
+   * with exact masses locate the bucket where the cut falls; only that bucket
+   * is sorted, and its tokens past the cut leave it (noBucket). Returns the cut bucket.
+   */
+  private nucleus(n: number, max: number, lowest: number, t: number, topP: number): number {
+    const k = this.k;
     const span = Math.min((max - lowest) / t, MAX_BUCKET_SPAN);
     const scale = span > 0 ? CUT_BUCKETS / span : 0;
-    mass.fill(0);
-    let total = 0;
-    for (let j = 0; j < n; j++) {
-      const l = row[candidates[j] as number] as number;
-      const wj = Math.exp((l - max) / t);
-      w[j] = wj;
-      if (wj === 0) continue;
-      const b = Math.min(CUT_BUCKETS - 1, Math.floor(((max - l) / t) * scale));
-      bucket[j] = b;
-      const q = Math.round(wj * this.massScale);
-      mass[b] = (mass[b] as number) + q;
-      total += q;
-    }
+    const threshold = topP * k.bucketMasses(n, max, t, scale, this.massScale);
     // The bucket holding the cut: the first whose cumulative mass reaches the threshold.
-    const threshold = topP * total;
-    let cutBucket = 0;
-    let before = 0; // exact mass of the buckets before cutBucket
-    for (; cutBucket < CUT_BUCKETS - 1; cutBucket++) {
-      const m = mass[cutBucket] as number;
+    let cut = 0;
+    let before = 0; // exact mass of the buckets before `cut`
+    for (; cut < CUT_BUCKETS - 1; cut++) {
+      const m = k.mass[cut] as number;
       if (before + m >= threshold) break;
       before += m;
     }
-    // Sort that bucket's tokens in canonical order and walk it: keep while the mass before < threshold.
-    const bits = new Uint32Array(row.buffer, row.byteOffset, row.length);
+    // Sort that bucket's tokens in canonical order (candidate positions keep the id order).
     let m = 0;
     for (let j = 0; j < n; j++) {
-      if ((w[j] as number) > 0 && bucket[j] === cutBucket) {
-        const i = candidates[j] as number;
-        this.keys[m++] = this.orderKeys.pack(bits[i] as number, i);
-      }
+      if (k.buckets[j] === cut) this.keys[m++] = this.orderKeys.pack(this.bits[j] as number, j);
     }
     const keys = this.keys.subarray(0, m);
     keys.sort();
-    let lowestKeptKey = Number.POSITIVE_INFINITY;
-    for (let r = m - 1; r >= 0; r--) {
-      // threshold > 0, so the first token (mass before it 0) is always kept
-      if (before >= threshold) break;
-      lowestKeptKey = keys[r] as number;
-      const id = this.orderKeys.idOf(lowestKeptKey);
-      before += Math.round(Math.exp(((row[id] as number) - max) / t) * this.massScale);
+    // Walk it from the top: keep while the mass before < threshold (> 0, so the first is kept).
+    let r = m - 1;
+    for (; r >= 0 && before < threshold; r--) {
+      const j = this.orderKeys.idOf(keys[r] as number);
+      before += massUnits(k.weights[j] as number, this.massScale);
     }
-    // Kept: every candidate in an earlier bucket, and the kept prefix of the cut bucket.
-    let kept = 0;
-    let keptTotal = 0;
-    for (let j = 0; j < n; j++) {
-      const wj = w[j] as number;
-      if (wj === 0) continue;
-      const b = bucket[j] as number;
-      const i = candidates[j] as number;
-      if (
-        b < cutBucket ||
-        (b === cutBucket && this.orderKeys.pack(bits[i] as number, i) >= lowestKeptKey)
-      ) {
-        this.ids[kept] = i;
-        this.weights[kept] = wj;
-        keptTotal += wj;
-        kept++;
-      }
-    }
-    return {
-      ids: this.ids.subarray(0, kept),
-      weights: this.weights.subarray(0, kept),
-      total: keptTotal,
-      max,
-    };
+    for (; r >= 0; r--) k.buckets[this.orderKeys.idOf(keys[r] as number)] = k.noBucket;
+    return cut;
   }
 }
 
@@ -282,6 +277,12 @@ export function topPMassScale(vocabSize: number): number {
 /** Row maximum; NaN, +Infinity or an all -Infinity row are errors (no distribution). */
 export function rowMax(row: Float32Array): number {
   return rowRange(row).max;
+}
+
+/** Throws the error rowRange gives for a row without a distribution (NaN, +Infinity, nothing finite). */
+function rejectRow(row: Float32Array): never {
+  rowRange(row);
+  throw new RemaxError('E_NUMERIC', 'logits row has no distribution', { field: 'logits' });
 }
 
 /** Row maximum and smallest finite logit, with the checks of `rowMax`. */

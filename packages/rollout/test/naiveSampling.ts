@@ -32,13 +32,14 @@ export function naiveKept(row: Float32Array, params: SamplingParams): NaiveKept 
   const w = new Float64Array(v);
   for (let i = 0; i < v; i++) {
     const l = row[i] as number;
-    w[i] = l >= kth ? Math.exp((l - max) / params.temperature) : 0;
+    const s = (l - max) / params.temperature;
+    w[i] = l >= kth && s >= -708 ? Math.exp(s) : 0;
   }
   const keep = new Uint8Array(v).fill(1);
   if (params.topP < 1) {
     // exact integer masses (see src/sampling.ts)
     const unit = topPMassScale(v);
-    const q = Array.from(w, (wi) => Math.round(wi * unit));
+    const q = Array.from(w, (wi) => Math.floor(wi * unit + 0.5));
     const z = q.reduce((a, b) => a + b, 0);
     // TopPLogitsWarper in descending order: keep iff the mass ranked before is < top_p
     let before = 0;

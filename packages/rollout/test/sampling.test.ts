@@ -1,4 +1,4 @@
-import { isRemaxError, Rng } from '@remax/core';
+import { isRemaxError, jsSamplingKernels, Rng, wasmSamplingKernels } from '@remax/core';
 import { describe, expect, it } from 'vitest';
 import { type SamplingParams, TokenSampler } from '../src/sampling.js';
 import { kthLargest } from '../src/tokenOrder.js';
@@ -43,18 +43,56 @@ describe('kthLargest', () => {
 });
 
 describe('TokenSampler.kept (fast) vs a full-sort reference', () => {
-  it('keeps the same tokens with bit-identical weights on 3000 random rows', () => {
+  it('keeps the same tokens with bit-identical weights on 3000 random rows (JS kernels, Math.exp as the reference)', () => {
     const rng = Rng.fromSeed(2);
     for (let trial = 0; trial < 3000; trial++) {
       const v = [1, 2, 3, 7, 64, 500, 2000][rng.nextInt(7)] as number;
       const row = randomRow(rng, v);
       const params = randomParams(rng, v);
-      const fast = new TokenSampler(v).kept(row, params);
+      const fast = new TokenSampler(v, jsSamplingKernels).kept(row, params);
       const naive = naiveKept(row, params);
       expect(Array.from(fast.ids), JSON.stringify(params)).toEqual(naive.ids);
       expect(Array.from(fast.weights)).toEqual(naive.weights);
       expect(fast.total).toBe(naive.total);
       expect(fast.max === naive.max).toBe(true);
+    }
+  });
+
+  it('the WebAssembly kernels keep the same tokens as the JS twin, weights within 2 ulps, same draws', () => {
+    expect(wasmSamplingKernels(8, 4)).not.toBeNull();
+    const rng = Rng.fromSeed(5);
+    const samplers = new Map<number, [TokenSampler, TokenSampler]>();
+    for (let trial = 0; trial < 1030; trial++) {
+      // 1000 rows of up to 2000 tokens, then 30 full 32000-token rows
+      const v = trial >= 1000 ? 32000 : ([1, 2, 3, 7, 64, 500, 2000][rng.nextInt(7)] as number);
+      const row = randomRow(rng, v);
+      const params = randomParams(rng, v);
+      if (!samplers.has(v)) samplers.set(v, [new TokenSampler(v), new TokenSampler(v, jsSamplingKernels)]);
+      const [wasm, js] = samplers.get(v) as [TokenSampler, TokenSampler];
+      const a = wasm.kept(row, params);
+      const b = js.kept(row, params);
+      expect(Array.from(a.ids), JSON.stringify(params)).toEqual(Array.from(b.ids));
+      a.weights.forEach((w, j) => {
+        expect(Math.abs(w - (b.weights[j] as number))).toBeLessThanOrEqual(
+          4.5e-16 * (b.weights[j] as number),
+        );
+      });
+      expect(Math.abs(a.total - b.total)).toBeLessThanOrEqual(1e-13 * b.total);
+      const seed = 7000 + trial;
+      const ra = Rng.fromSeed(seed);
+      const rb = Rng.fromSeed(seed);
+      for (let d = 0; d < 3; d++) {
+        const x = wasm.sample(row, params, ra);
+        const y = js.sample(row, params, rb);
+        expect(x.token).toBe(y.token);
+        expect(Math.abs(x.logprob - y.logprob)).toBeLessThan(1e-12);
+      }
+      if (row.some((l) => l > Number.NEGATIVE_INFINITY)) {
+        const g = wasm.greedy(row);
+        const h = js.greedy(row);
+        expect(g.token).toBe(h.token);
+        expect(Math.abs(g.logprob - h.logprob)).toBeLessThan(1e-12);
+      }
     }
   });
 

@@ -92,3 +92,62 @@ export function scratchRow(holder: Float32Array | null, V: number): Float64Array
   const start = holder.byteOffset + (holder.byteOffset % 8 === 0 ? 0 : 4);
   return new Float64Array(holder.buffer, start, V);
 }
+
+/** out[o+v] = float32(exps[v] * inv): a row's probabilities from rowExps' exps and 1 / sum. */
+export function writeProbRow(
+  out: Float32Array,
+  o: number,
+  V: number,
+  exps: Float64Array,
+  inv: number,
+): void {
+  const k = wasmKernels();
+  let v = 0;
+  if (k !== null && inWasmMemory(k, out) && inWasmMemory(k, exps)) {
+    k.scaleToF32(exps.byteOffset, V >> 1, inv, out.byteOffset + 4 * o);
+    v = V & ~1;
+  }
+  for (; v < V; v++) out[o + v] = (exps[v] as number) * inv;
+}
+
+/** x[o..o+V] *= s in float32 (s rounded to float32 first), in place. */
+export function scaleRow(x: Float32Array, o: number, V: number, s: number): void {
+  const k = wasmKernels();
+  const s32 = Math.fround(s);
+  let v = 0;
+  if (k !== null && inWasmMemory(k, x)) {
+    k.scaleF32(x.byteOffset + 4 * o, V >> 2, s32);
+    v = V & ~3;
+  }
+  for (; v < V; v++) x[o + v] = (x[o + v] as number) * s32;
+}
+
+/**
+ * [sum_v exps[v] * (x[o+v] - a), sum_v exps[v] * (y[o+v] - b)]: with a, b the
+ * two rows' logsumexps and exps the first row's, the full KL and the entropy
+ * of the row are (first - second) / sum and -first / sum.
+ */
+export function klRowTerms(
+  x: Float32Array,
+  y: Float32Array,
+  o: number,
+  V: number,
+  exps: Float64Array,
+  a: number,
+  b: number,
+): [number, number] {
+  const k = wasmKernels();
+  let sx = 0;
+  let sy = 0;
+  let v = 0;
+  if (k !== null && inWasmMemory(k, x) && inWasmMemory(k, y) && inWasmMemory(k, exps)) {
+    [sx, sy] = k.klTerms(x.byteOffset + 4 * o, y.byteOffset + 4 * o, exps.byteOffset, V >> 1, a, b);
+    v = V & ~1;
+  }
+  for (; v < V; v++) {
+    const e = exps[v] as number;
+    sx += e * ((x[o + v] as number) - a);
+    sy += e * ((y[o + v] as number) - b);
+  }
+  return [sx, sy];
+}

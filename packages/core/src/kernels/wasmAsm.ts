@@ -75,6 +75,40 @@ export const op = {
   i32Sub: [0x6b],
   f64Add: [0xa0],
   f32Max: [0x97],
+  f32Min: [0x96],
+  // scalar ops of the sampling kernels (memargs: natural alignment, offset 0)
+  ifVoid: [0x04, 0x40],
+  else: [0x05],
+  i32Load: [0x28, 2, 0],
+  i32Store: [0x36, 2, 0],
+  f32Load: [0x2a, 2, 0],
+  f64Load: [0x2b, 3, 0],
+  f64Store: [0x39, 3, 0],
+  i32Shl: [0x74],
+  i32LeS: [0x4c],
+  f64Lt: [0x63],
+  select: [0x1b],
+  i32And: [0x71],
+  f64Const: (c: number) => {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setFloat64(0, c, true);
+    return [0x44, ...b];
+  },
+  f64Eq: [0x61],
+  f64Sub: [0xa1],
+  f64Mul: [0xa2],
+  f64Div: [0xa3],
+  f64Min: [0xa4],
+  f64Floor: [0x9c],
+  f64PromoteF32: [0xbb],
+  i32TruncF64S: [0xaa],
+  f32x4Gt: simd(0x44),
+  f32x4Pmin: simd(0xea),
+  f32x4Max: simd(0xe9),
+  f64x2Lt: simd(0x49),
+  f64x2Div: simd(0xf3),
+  v128AndNot: simd(0x4f),
+  v128Bitselect: simd(0x52),
   load: simd(0x00, 2, 0),
   load64Splat: simd(0x0a, 2, 0),
   store: simd(0x0b, 2, 0),
@@ -113,7 +147,9 @@ export interface WasmFunction {
   name: string;
   params: number[];
   results: number[];
-  /** Extra locals after the parameters, all v128. */
+  /** Scalar locals after the parameters (their types), then `v128Locals` v128 ones. */
+  locals?: number[];
+  /** Extra v128 locals, after `locals`. */
   v128Locals: number;
   code: number[][];
 }
@@ -128,7 +164,9 @@ export function moduleBytes(functions: WasmFunction[], sharedMemory: boolean): U
   // shared memories must declare a maximum: the wasm32 limit, 65536 pages
   const limits = sharedMemory ? [0x03, 1, ...uleb(65536)] : [0x00, 1];
   const bodies = functions.map((f) => {
-    const body = [...vec(f.v128Locals > 0 ? [[f.v128Locals, V128]] : []), ...f.code.flat(), 0x0b];
+    const groups = (f.locals ?? []).map((t) => [1, t]);
+    if (f.v128Locals > 0) groups.push([f.v128Locals, V128]);
+    const body = [...vec(groups), ...f.code.flat(), 0x0b];
     return [...uleb(body.length), ...body];
   });
   return Uint8Array.from([
@@ -140,3 +178,15 @@ export function moduleBytes(functions: WasmFunction[], sharedMemory: boolean): U
     ...section(10, vec(bodies)),
   ]);
 }
+
+// The slice of the WebAssembly JS API used by the kernels (the project's lib settings do not declare it).
+export interface WasmMemory {
+  readonly buffer: ArrayBufferLike;
+}
+interface WasmApi {
+  Memory: new (descriptor: { initial: number }) => WasmMemory;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+  validate(bytes: Uint8Array): boolean;
+}
+export const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;

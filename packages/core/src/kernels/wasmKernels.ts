@@ -9,7 +9,26 @@
 //   loops over [rows, 32000] logits, where Math.exp was most of the time.
 // Built with wasmAsm.ts at first use; null where WebAssembly SIMD is missing.
 import { tf } from '../tf.js';
-import { F32, F64, I32, moduleBytes, op, type WasmFunction } from './wasmAsm.js';
+import {
+  F32,
+  F64,
+  I32,
+  moduleBytes,
+  op,
+  WA,
+  type WasmFunction,
+  type WasmMemory,
+} from './wasmAsm.js';
+import {
+  EXP_CONSTS,
+  EXP_TEMPS,
+  expCode,
+  expConsts,
+  laneSum,
+  loadPair,
+  loopHead,
+  loopTail,
+} from './wasmExp.js';
 
 export interface WasmKernels {
   /** AdamW over `groups` runs of 4 floats at byte addresses p, g, m, v (m, v in place), out. */
@@ -37,6 +56,15 @@ export interface WasmKernels {
   gradRow(x: number, pairs: number, lse: number, negD: number, out: number): void;
   /** max of 4 * groups float32 values at byte address x (-Infinity if none; NaNs ignored). */
   maxF32(x: number, groups: number): number;
+  /** out[i] = float32(e[i] * scale) over 2 * pairs float64 values e (probabilities from exps). */
+  scaleToF32(e: number, pairs: number, scale: number, out: number): void;
+  /** x[i] = x[i] * s in float32, in place, over 4 * groups values. */
+  scaleF32(x: number, groups: number, s: number): void;
+  /**
+   * [sum e[i] * (x[i] - a), sum e[i] * (y[i] - b)] over 2 * pairs values: x, y
+   * float32, e float64 (the full KL and entropy of a row from its exps).
+   */
+  klTerms(x: number, y: number, e: number, pairs: number, a: number, b: number): [number, number];
   /** The memory the addresses point into. */
   readonly buffer: () => ArrayBufferLike;
 }
@@ -80,139 +108,39 @@ function adamw(): WasmFunction {
   };
 }
 
-const LN2_HI = 0.6931471803691238; // fdlibm: k * LN2_HI is exact for |k| < 2^11
-const LN2_LO = 1.9082149292705877e-10;
-
-/** exp's constants, splatted once into v128 locals before a loop (not re-materialised per use). */
-interface ExpConsts {
-  min: number;
-  log2e: number;
-  ln2Hi: number;
-  ln2Lo: number;
-  bias: number;
-  /** 1 / j! for j = 0..13 */
-  inv: number[];
-}
-
-/** Declares exp's constants as the 19 v128 locals from `first`, and the code that sets them. */
-function expConsts(first: number): { c: ExpConsts; code: number[][] } {
-  const inv = [1];
-  for (let j = 1; j <= 13; j++) inv.push((inv[j - 1] as number) / j);
-  const c: ExpConsts = {
-    min: first,
-    log2e: first + 1,
-    ln2Hi: first + 2,
-    ln2Lo: first + 3,
-    bias: first + 4,
-    inv: inv.map((_, j) => first + 5 + j),
-  };
-  const code: number[][] = [
-    op.f64x2Const(-708),
-    op.set(c.min),
-    op.f64x2Const(Math.LOG2E),
-    op.set(c.log2e),
-    op.f64x2Const(LN2_HI),
-    op.set(c.ln2Hi),
-    op.f64x2Const(LN2_LO),
-    op.set(c.ln2Lo),
-    op.i64x2Const(1023),
-    op.set(c.bias),
-  ];
-  inv.forEach((v, j) => {
-    code.push(op.f64x2Const(v), op.set(c.inv[j] as number));
-  });
-  return { c, code };
-}
-const EXP_CONSTS = 19;
-
-/**
- * f64x2 t on the stack -> exp(t), using v128 locals T, K, R. Inputs below -708
- * give exp(-708) ~ 3e-308 (the scale stays a normal power of two); callers
- * pass x - max or x - logsumexp, which are <= 0.
- */
-function expCode(c: ExpConsts, T: number, K: number, R: number): number[][] {
-  const code: number[][] = [op.get(c.min), op.f64x2Max, op.set(T)];
-  // k = round(t / ln 2), r = t - k ln 2 in [-ln2/2, ln2/2]
-  code.push(op.get(T), op.get(c.log2e), op.f64x2Mul, op.f64x2Nearest, op.set(K));
-  code.push(op.get(T), op.get(K), op.get(c.ln2Hi), op.f64x2Mul, op.f64x2Sub);
-  code.push(op.get(K), op.get(c.ln2Lo), op.f64x2Mul, op.f64x2Sub, op.set(R));
-  // exp(r) = sum r^j / j!, j <= 13 (remainder < 4e-18 relative), by Horner
-  code.push(op.get(c.inv[13] as number));
-  for (let j = 12; j >= 0; j--) {
-    code.push(op.get(R), op.f64x2Mul, op.get(c.inv[j] as number), op.f64x2Add);
-  }
-  // times 2^k: (k + 1023) << 52 are the bits of 2^k
-  code.push(op.get(K), op.i32x4TruncSatF64x2Zero, op.i64x2ExtendLowI32x4, op.get(c.bias));
-  code.push(op.i64x2Add, op.i32Const(52), op.i64x2Shl, op.f64x2Mul);
-  return code;
-}
-
-/** Pushes f64x2 (x[0..2] promoted) - shift and advances x by 8 bytes. */
-function loadPair(X: number, SHIFT: number): number[][] {
-  return [
-    op.get(X),
-    op.load64Splat,
-    op.f64x2PromoteF32x4,
-    op.get(SHIFT),
-    op.f64x2Sub,
-    op.get(X),
-    op.i32Const(8),
-    op.i32Add,
-    op.set(X),
-  ];
-}
-
-const loopHead = (COUNT: number) => [op.block, op.get(COUNT), op.i32Eqz, op.brIf(0), op.loop];
-const loopTail = (COUNT: number) => [
-  op.get(COUNT),
-  op.i32Const(1),
-  op.i32Sub,
-  op.tee(COUNT),
-  op.brIf(0),
-  op.end,
-  op.end,
-];
-const laneSum = (ACC: number) => [
-  op.get(ACC),
-  op.f64x2Lane(0),
-  op.get(ACC),
-  op.f64x2Lane(1),
-  op.f64Add,
-];
-
 function sumExp(): WasmFunction {
-  const [X, COUNT, SHIFT_ARG, ACC, SHIFT, T, K, R] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const { c, code: consts } = expConsts(8);
+  const [X, COUNT, SHIFT_ARG, ACC, SHIFT, TMP] = [0, 1, 2, 3, 4, 5];
+  const { c, code: consts } = expConsts(TMP + EXP_TEMPS);
   const code: number[][] = [...consts, op.get(SHIFT_ARG), op.f64x2Splat, op.set(SHIFT)];
   code.push(op.f64x2Const(0), op.set(ACC), ...loopHead(COUNT), ...loadPair(X, SHIFT));
-  code.push(...expCode(c, T, K, R), op.get(ACC), op.f64x2Add, op.set(ACC), ...loopTail(COUNT));
+  code.push(...expCode(c, TMP), op.get(ACC), op.f64x2Add, op.set(ACC), ...loopTail(COUNT));
   code.push(...laneSum(ACC));
-  const v128Locals = 5 + EXP_CONSTS;
+  const v128Locals = 2 + EXP_TEMPS + EXP_CONSTS;
   return { name: 'sumExp', params: [I32, I32, F64], results: [F64], v128Locals, code };
 }
 
 function expsF64(): WasmFunction {
-  const [X, COUNT, SHIFT_ARG, OUT, ACC, SHIFT, T, K, R, E] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const { c, code: consts } = expConsts(10);
+  const [X, COUNT, SHIFT_ARG, OUT, ACC, SHIFT, E, TMP] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const { c, code: consts } = expConsts(TMP + EXP_TEMPS);
   const code: number[][] = [...consts, op.get(SHIFT_ARG), op.f64x2Splat, op.set(SHIFT)];
   code.push(op.f64x2Const(0), op.set(ACC), ...loopHead(COUNT), ...loadPair(X, SHIFT));
-  code.push(...expCode(c, T, K, R), op.set(E), op.get(OUT), op.get(E), op.store);
+  code.push(...expCode(c, TMP), op.set(E), op.get(OUT), op.get(E), op.store);
   code.push(op.get(OUT), op.i32Const(16), op.i32Add, op.set(OUT));
   code.push(op.get(ACC), op.get(E), op.f64x2Add, op.set(ACC), ...loopTail(COUNT));
   code.push(...laneSum(ACC));
-  const v128Locals = 6 + EXP_CONSTS;
+  const v128Locals = 3 + EXP_TEMPS + EXP_CONSTS;
   return { name: 'expsF64', params: [I32, I32, F64, I32], results: [F64], v128Locals, code };
 }
 
 function gradRow(): WasmFunction {
-  const [X, COUNT, LSE, NEG_D, OUT, SHIFT, ND, T, K, R] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const { c, code: consts } = expConsts(10);
+  const [X, COUNT, LSE, NEG_D, OUT, SHIFT, ND, TMP] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const { c, code: consts } = expConsts(TMP + EXP_TEMPS);
   const code: number[][] = [...consts, op.get(LSE), op.f64x2Splat, op.set(SHIFT)];
   code.push(op.get(NEG_D), op.f64x2Splat, op.set(ND), ...loopHead(COUNT), op.get(OUT));
-  code.push(...loadPair(X, SHIFT), ...expCode(c, T, K, R), op.get(ND), op.f64x2Mul);
+  code.push(...loadPair(X, SHIFT), ...expCode(c, TMP), op.get(ND), op.f64x2Mul);
   code.push(op.f32x4DemoteF64x2, op.store64Lane0);
   code.push(op.get(OUT), op.i32Const(8), op.i32Add, op.set(OUT), ...loopTail(COUNT));
-  const v128Locals = 5 + EXP_CONSTS;
+  const v128Locals = 2 + EXP_TEMPS + EXP_CONSTS;
   return { name: 'gradRow', params: [I32, I32, F64, F64, I32], results: [], v128Locals, code };
 }
 
@@ -227,22 +155,48 @@ function maxF32(): WasmFunction {
   return { name: 'maxF32', params: [I32, I32], results: [F32], v128Locals: 1, code };
 }
 
-/** The module's bytes; `shared` must match the imported memory (threaded builds share it). */
-export function kernelModuleBytes(shared: boolean): Uint8Array {
-  return moduleBytes([adamw(), sumExp(), expsF64(), gradRow(), maxF32()], shared);
+function scaleToF32(): WasmFunction {
+  const [E, COUNT, SCALE_ARG, OUT, SCALE] = [0, 1, 2, 3, 4];
+  const code: number[][] = [op.get(SCALE_ARG), op.f64x2Splat, op.set(SCALE), ...loopHead(COUNT)];
+  code.push(op.get(OUT), op.get(E), op.load, op.get(SCALE), op.f64x2Mul, op.f32x4DemoteF64x2);
+  code.push(op.store64Lane0, op.get(E), op.i32Const(16), op.i32Add, op.set(E));
+  code.push(op.get(OUT), op.i32Const(8), op.i32Add, op.set(OUT), ...loopTail(COUNT));
+  return { name: 'scaleToF32', params: [I32, I32, F64, I32], results: [], v128Locals: 1, code };
 }
 
-// The slice of the WebAssembly JS API used here (the project's lib settings do not declare it).
-interface WasmMemory {
-  readonly buffer: ArrayBufferLike;
+function scaleF32(): WasmFunction {
+  const [X, COUNT, S_ARG, S] = [0, 1, 2, 3];
+  const code: number[][] = [op.get(S_ARG), op.f32x4Splat, op.set(S), ...loopHead(COUNT)];
+  code.push(op.get(X), op.get(X), op.load, op.get(S), op.f32x4Mul, op.store);
+  code.push(op.get(X), op.i32Const(16), op.i32Add, op.set(X), ...loopTail(COUNT));
+  return { name: 'scaleF32', params: [I32, I32, F32], results: [], v128Locals: 1, code };
 }
-interface WasmApi {
-  Memory: abstract new (...args: never[]) => WasmMemory;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-  validate(bytes: Uint8Array): boolean;
+
+function klTerms(): WasmFunction {
+  const [X, Y, E, COUNT, A_ARG, B_ARG] = [0, 1, 2, 3, 4, 5];
+  const [A, B, ACC_X, ACC_Y, EV] = [6, 7, 8, 9, 10];
+  const code: number[][] = [op.get(A_ARG), op.f64x2Splat, op.set(A)];
+  code.push(op.get(B_ARG), op.f64x2Splat, op.set(B), op.f64x2Const(0), op.tee(ACC_X));
+  code.push(op.set(ACC_Y), ...loopHead(COUNT), op.get(E), op.load, op.set(EV));
+  // acc_x += e * (x - a); acc_y += e * (y - b)
+  code.push(op.get(ACC_X), op.get(EV), ...loadPair(X, A), op.f64x2Mul, op.f64x2Add, op.set(ACC_X));
+  code.push(op.get(ACC_Y), op.get(EV), ...loadPair(Y, B), op.f64x2Mul, op.f64x2Add, op.set(ACC_Y));
+  code.push(op.get(E), op.i32Const(16), op.i32Add, op.set(E), ...loopTail(COUNT));
+  code.push(...laneSum(ACC_X), ...laneSum(ACC_Y));
+  return {
+    name: 'klTerms',
+    params: [I32, I32, I32, I32, F64, F64],
+    results: [F64, F64],
+    v128Locals: 5,
+    code,
+  };
 }
-const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** The module's bytes; `shared` must match the imported memory (threaded builds share it). */
+export function kernelModuleBytes(shared: boolean): Uint8Array {
+  const fns = [adamw(), sumExp(), expsF64(), gradRow(), maxF32(), scaleToF32(), scaleF32()];
+  return moduleBytes([...fns, klTerms()], shared);
+}
 
 interface EmscriptenLike {
   wasmMemory?: unknown;

@@ -1,6 +1,13 @@
 import { RemaxError } from '../errors.js';
-import { hostView } from '../kernels/hostMemory.js';
-import { rowLogSumExp, writeLogprobGradRow } from '../kernels/hostSoftmax.js';
+import { allocateHost, hostView } from '../kernels/hostMemory.js';
+import {
+  rowExps,
+  rowLogSumExp,
+  scaleRow,
+  scratchRow,
+  writeLogprobGradRow,
+  writeProbRow,
+} from '../kernels/hostSoftmax.js';
 import { tf } from '../tf.js';
 import { type ChunkOptions, rowChunks } from './chunking.js';
 import { customOp } from './customOp.js';
@@ -38,6 +45,13 @@ export function logprobsFromHidden(
   options: ChunkOptions & {
     /** Use tensor ops even where host-memory loops are possible (what GPU backends run; for tests). */
     tensorOps?: boolean;
+    /**
+     * Keep the forward's probabilities for the backward when the scored rows
+     * hold at most this many logits (default 2^26, 256 MB of float32): the
+     * backward then skips one head matMul per chunk and the exps. 0 = always
+     * recompute. Host memory only (wasm, cpu).
+     */
+    keepProbabilities?: number;
   } = {},
 ): tf.Tensor1D {
   const [N, H] = hidden.shape;
@@ -65,60 +79,186 @@ export function logprobsFromHidden(
       });
     }
   }
-  const chunks = rowChunks(N, V, options.maxChunkElements);
-  const lse = new Float64Array(N);
+  // Only rows with a target run the head (prompt columns cost nothing): they
+  // are gathered into M compact rows, and their gradient scattered back.
+  const active = rowsWithTarget(targets);
+  const M = active ? active.length : N;
+  const compact = active ? Int32Array.from(active, (n) => targets[n] as number) : targets;
+  const chunks = rowChunks(M, V, options.maxChunkElements);
+  const lse = new Float64Array(M);
   const frozen = head.frozen === true;
+  const gatherActive = (h: tf.Tensor2D): tf.Tensor2D =>
+    active ? tf.gather(h, tf.tensor1d(active, 'int32')) : h;
+  const keep =
+    options.tensorOps !== true &&
+    ['wasm', 'cpu'].includes(tf.getBackend()) &&
+    M * V <= (options.keepProbabilities ?? DEFAULT_KEEP_ELEMENTS);
   const op = customOp(([hIn]: tf.Tensor[], save) => {
     const h = hIn as tf.Tensor2D;
     const values = new Float32Array(N);
-    for (const [s, e] of chunks) {
-      const logits = tf.tidy(() => tf.matMul(tf.slice(h, [s, 0], [e - s, H]), head.weightT));
-      try {
-        chunkForward(logits, targets, s, e - s, V, lse, values);
-      } finally {
-        logits.dispose();
+    const rows = active ? new Float32Array(M) : values;
+    const hActive = tf.tidy(() => gatherActive(h));
+    const kept: tf.Tensor[] = []; // per chunk: its probabilities, for the backward
+    const holder = keep ? allocateHost([2 * V + 1]) : null; // float64 exps of one row
+    try {
+      for (const [s, e] of chunks) {
+        const logits = tf.tidy(() =>
+          tf.matMul(tf.slice(hActive, [s, 0], [e - s, H]), head.weightT),
+        );
+        if (holder) {
+          kept.push(logits);
+          chunkProbabilities(logits, holder, compact, s, e - s, V, lse, rows);
+          continue;
+        }
+        try {
+          chunkForward(logits, compact, s, e - s, V, lse, rows);
+        } finally {
+          logits.dispose();
+        }
       }
+      // weightT too: the caller may free it before the backward. The engine
+      // keeps its own references to what is saved (none when no gradient is taped).
+      save([h, head.weight, head.weightT, ...kept]);
+    } finally {
+      if (hActive !== h) hActive.dispose();
+      holder?.dispose();
+      tf.dispose(kept);
     }
-    save([h, head.weight, head.weightT]); // weightT too: the caller may free it before the backward
+    if (active)
+      active.forEach((n, m) => {
+        values[n] = rows[m] as number;
+      });
     return {
       value: tf.tensor1d(values),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [hs, ws, wT] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-        const d = dy.dataSync();
+        const [hs, ws, wT, ...probabilities] = saved as tf.Tensor2D[] as [
+          tf.Tensor2D,
+          tf.Tensor2D,
+          tf.Tensor2D,
+          ...tf.Tensor2D[],
+        ];
+        const dyAll = dy.dataSync();
+        const d = active ? Float32Array.from(active, (n) => dyAll[n] as number) : dyAll;
+        const hActive = tf.tidy(() => gatherActive(hs));
         const dHParts: tf.Tensor2D[] = [];
         let dWT: tf.Tensor2D | null = null; // [H, V], accumulated over chunks
-        for (const [s, e] of chunks) {
-          const [dHc, next = null] = tf.tidy((): [tf.Tensor2D, tf.Tensor2D?] => {
-            const hc = tf.slice(hs, [s, 0], [e - s, H]);
-            const logits = tf.matMul(hc, wT) as tf.Tensor2D;
-            const g = chunkGradient(
-              logits,
-              targets,
-              d,
-              lse,
-              s,
-              e - s,
-              V,
-              options.tensorOps === true,
-            );
-            if (frozen) return [tf.matMul(g, ws)];
-            const part = tf.matMul(tf.transpose(hc), g) as tf.Tensor2D; // [H, n] · [n, V]
-            return [tf.matMul(g, ws), dWT ? (tf.add(dWT, part) as tf.Tensor2D) : part];
-          });
-          dWT?.dispose();
-          dWT = next;
-          dHParts.push(dHc);
+        try {
+          for (const [c, [s, e]] of chunks.entries()) {
+            const [dHc, next = null] = tf.tidy((): [tf.Tensor2D, tf.Tensor2D?] => {
+              const hc = tf.slice(hActive, [s, 0], [e - s, H]);
+              const p = probabilities[c];
+              const g = p
+                ? gradientFromProbabilities(p, compact, d, s, e - s, V)
+                : chunkGradient(
+                    tf.matMul(hc, wT) as tf.Tensor2D,
+                    compact,
+                    d,
+                    lse,
+                    s,
+                    e - s,
+                    V,
+                    options.tensorOps === true,
+                  );
+              if (frozen) return [tf.matMul(g, ws)];
+              const part = tf.matMul(tf.transpose(hc), g) as tf.Tensor2D; // [H, n] · [n, V]
+              return [tf.matMul(g, ws), dWT ? (tf.add(dWT, part) as tf.Tensor2D) : part];
+            });
+            dWT?.dispose();
+            dWT = next;
+            dHParts.push(dHc);
+          }
+        } finally {
+          if (hActive !== hs) hActive.dispose();
         }
-        const dH = tf.concat(dHParts, 0);
-        tf.dispose(dHParts);
+        const dH = scatterRows(dHParts, active, N, H);
         if (frozen) return [dH];
-        const dW = tf.transpose(dWT as tf.Tensor2D);
+        const dW = dWT ? tf.transpose(dWT) : tf.zeros([V, H]);
         dWT?.dispose();
         return [dH, dW];
       },
     };
   });
   return (frozen ? op(hidden) : op(hidden, head.weight)) as tf.Tensor1D;
+}
+
+/** The rows that have a target, or null when every row has one. */
+function rowsWithTarget(targets: Int32Array): Int32Array | null {
+  let count = 0;
+  for (const t of targets) if (t !== NO_TARGET) count++;
+  if (count === targets.length) return null;
+  const rows = new Int32Array(count);
+  let m = 0;
+  targets.forEach((t, n) => {
+    if (t !== NO_TARGET) rows[m++] = n;
+  });
+  return rows;
+}
+
+/** [N, H]: the compact rows' gradients (in `parts`, disposed) at rows `active` (all when null), 0 elsewhere. */
+function scatterRows(
+  parts: tf.Tensor2D[],
+  active: Int32Array | null,
+  N: number,
+  H: number,
+): tf.Tensor2D {
+  const out = tf.tidy(() => {
+    if (parts.length === 0) return tf.zeros([N, H]) as tf.Tensor2D;
+    const dense = parts.length === 1 ? (parts[0] as tf.Tensor2D) : tf.concat(parts, 0);
+    if (!active) return dense;
+    return tf.scatterND(tf.tensor2d(active, [active.length, 1], 'int32'), dense, [N, H]);
+  }) as tf.Tensor2D;
+  for (const p of parts) if (p !== out) p.dispose();
+  return out;
+}
+
+const DEFAULT_KEEP_ELEMENTS = 2 ** 26;
+
+/**
+ * chunkForward that also turns the chunk's logits into its probabilities, in
+ * place (float32 exps / sum, from the float64 exps of the logsumexp pass).
+ */
+function chunkProbabilities(
+  logits: tf.Tensor,
+  holder: tf.Tensor,
+  targets: Int32Array,
+  s: number,
+  n: number,
+  V: number,
+  lse: Float64Array,
+  values: Float32Array,
+): void {
+  const x = hostView(logits) as Float32Array;
+  const scratch = scratchRow(hostView(holder), V);
+  for (let r = 0; r < n; r++) {
+    const { lse: l, sum } = rowExps(x, r * V, V, scratch);
+    lse[s + r] = l;
+    const t = targets[s + r] as number;
+    values[s + r] = t === NO_TARGET ? 0 : (x[r * V + t] as number) - l;
+    writeProbRow(x, r * V, V, scratch, 1 / sum);
+  }
+}
+
+/** dy * (onehot(target) - p) for one chunk, written over its kept probabilities p [n, V]. */
+function gradientFromProbabilities(
+  p: tf.Tensor2D,
+  targets: Int32Array,
+  dy: ArrayLike<number>,
+  s: number,
+  n: number,
+  V: number,
+): tf.Tensor2D {
+  const x = hostView(p) as Float32Array;
+  for (let r = 0; r < n; r++) {
+    const t = targets[s + r] as number;
+    const d = dy[s + r] as number;
+    if (t === NO_TARGET || d === 0) {
+      x.fill(0, r * V, (r + 1) * V);
+      continue;
+    }
+    scaleRow(x, r * V, V, -d);
+    x[r * V + t] = (x[r * V + t] as number) + d;
+  }
+  return p;
 }
 
 /** Fills lse[s..s+n) and values[s..s+n) from one chunk of logits [n, V]. */

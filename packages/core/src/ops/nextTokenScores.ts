@@ -1,5 +1,6 @@
+import { RemaxError } from '../errors.js';
 import { allocateHost, hostView } from '../kernels/hostMemory.js';
-import { rowExps, rowLogSumExp, scratchRow } from '../kernels/hostSoftmax.js';
+import { klRowTerms, rowExps, rowLogSumExp, scratchRow } from '../kernels/hostSoftmax.js';
 import { tf } from '../tf.js';
 import type { Policy, TokenBatch } from '../types.js';
 import { type ChunkOptions, rowChunks } from './chunking.js';
@@ -30,27 +31,43 @@ export function nextTokenScores(
   options: ChunkOptions & {
     /** Called while a chunk's logits of both models are alive (a memory watermark sample). */
     onPeak?: () => void;
+    /** Score only columns t >= fromColumn (default 0); earlier ones are 0 and cost no head pass. */
+    fromColumn?: number;
   } = {},
 ): NextTokenScores {
   const [B, T] = batch.inputIds.shape as [number, number];
   const N = B * T;
   const ids = batch.inputIds.dataSync();
+  const from = options.fromColumn ?? 0;
+  if (!Number.isInteger(from) || from < 0 || from > T - 1) {
+    throw new RemaxError('E_INPUT', 'nextTokenScores: fromColumn out of range', {
+      field: 'fromColumn',
+      value: from,
+      expected: `an integer in [0, ${T - 1}]`,
+    });
+  }
+  // the rows the heads run on: columns [from, T-1) of every sequence (the last has no next token)
+  const scored = new Int32Array(B * (T - 1 - from));
+  for (let b = 0, m = 0; b < B; b++) for (let t = from; t < T - 1; t++) scored[m++] = b * T + t;
   const out = {
     logprobs: new Float32Array(N),
     refLogprobs: new Float32Array(N),
     fullKl: new Float32Array(N),
     entropy: new Float32Array(N),
   };
-  const [hP, hR] = tf.tidy(() => [
-    reshapeRows(policy.hiddenStates(batch)),
-    reshapeRows(reference.hiddenStates(batch)),
-  ]) as [tf.Tensor2D, tf.Tensor2D];
+  const [hP, hR] = tf.tidy(() => {
+    const rows = tf.tensor1d(scored, 'int32');
+    return [
+      tf.gather(reshapeRows(policy.hiddenStates(batch)), rows),
+      tf.gather(reshapeRows(reference.hiddenStates(batch)), rows),
+    ];
+  }) as [tf.Tensor2D, tf.Tensor2D];
   try {
     const V = policy.vocabSize;
     // float64 exps of one row, in host memory where the wasm kernels write them
     const holder = allocateHost([2 * V + 1]);
     try {
-      for (const [s, e] of rowChunks(N, V, options.maxChunkElements)) {
+      for (const [s, e] of rowChunks(scored.length, V, options.maxChunkElements)) {
         const [p, q] = tf.tidy(() => [
           policy.headLogits(tf.slice(hP, [s, 0], [e - s, hP.shape[1]])),
           reference.headLogits(tf.slice(hR, [s, 0], [e - s, hR.shape[1]])),
@@ -61,9 +78,8 @@ export function nextTokenScores(
           const y = hostView(q) ?? (q.dataSync() as Float32Array);
           const scratch = scratchRow(hostView(holder), V);
           for (let r = 0; r < e - s; r++) {
-            const n = s + r;
-            const next = n % T === T - 1 ? -1 : (ids[n + 1] as number);
-            scoreRow(x, y, r * V, V, next, n, out, scratch);
+            const n = scored[s + r] as number;
+            scoreRow(x, y, r * V, V, ids[n + 1] as number, n, out, scratch);
           }
         } finally {
           tf.dispose([p, q]);
@@ -111,19 +127,12 @@ function scoreRow(
 ): void {
   const { lse: lp, sum } = rowExps(x, o, V, scratch);
   const lq = rowLogSumExp(y, o, V);
-  const inv = 1 / sum;
-  let kl = 0;
-  let ent = 0;
-  for (let v = 0; v < V; v++) {
-    const a = (x[o + v] as number) - lp;
-    const pa = (scratch[v] as number) * inv;
-    kl += pa * (a - ((y[o + v] as number) - lq));
-    ent -= pa * a;
-  }
+  // p_v = e_v / sum: KL = sum p (log p - log q), entropy = -sum p log p
+  const [px, py] = klRowTerms(x, y, o, V, scratch, lp, lq);
+  const kl = (px - py) / sum;
+  const ent = -px / sum;
   out.fullKl[n] = kl;
   out.entropy[n] = ent;
-  if (next >= 0) {
-    out.logprobs[n] = (x[o + next] as number) - lp;
-    out.refLogprobs[n] = (y[o + next] as number) - lq;
-  }
+  out.logprobs[n] = (x[o + next] as number) - lp;
+  out.refLogprobs[n] = (y[o + next] as number) - lq;
 }

@@ -68,10 +68,10 @@ export function policyGradientLoss(
     });
   });
   return tf.tidy(() => {
-    const logprobs = policy.logprobsOf({
-      inputIds: batch.inputIds,
-      attentionMask: batch.attentionMask,
-    }); // [B, T-1]
+    const logprobs = policy.logprobsOf(
+      { inputIds: batch.inputIds, attentionMask: batch.attentionMask },
+      { fromColumn: batch.promptLength - 1 }, // the prompt's columns are masked anyway
+    ); // [B, T-1]
     // where(), not a product with the mask: pad-query positions may hold NaN, and 0 * NaN = NaN
     const used = tf.where(responseMaskTensor(batch), logprobs, tf.zerosLike(logprobs));
     return tf.sum(tf.mul(used, tf.tensor2d(weights, [B, T - 1]))) as tf.Scalar;

@@ -12,7 +12,10 @@ import { type KLEstimator, sampledKL } from './kl.js';
 
 export type KLPenalty = 'full_step' | 'sampled';
 
-/** Per-position numbers of one batch, all [B, T-1] (index t scores token t+1). */
+/**
+ * Per-position numbers of one batch, all [B, T-1] (index t scores token t+1);
+ * with `responseOnly` the prompt's columns (t < promptLength - 1) are 0.
+ */
 export interface SequenceScores {
   logprobs: number[][];
   refLogprobs: number[][];
@@ -68,6 +71,12 @@ export function scoreSequences(
     klEstimator: KLEstimator;
     /** Called while the scoring's largest tensors are alive (memory high-water mark). */
     onPeak?: () => void;
+    /**
+     * Score only the response's columns (t >= promptLength - 1), the prompt's
+     * are 0: all an RL step reads, and the heads skip the prompt (default:
+     * every column, as remaxLoss reports them).
+     */
+    responseOnly?: boolean;
   },
 ): SequenceScores {
   const [B, T] = checkSequenceBatch(batch, 'scoreSequences');
@@ -75,6 +84,7 @@ export function scoreSequences(
   // the heads run in row chunks: no [B, T, V] logits are held (the old peak)
   const { logprobs, refLogprobs, fullKl, entropy } = nextTokenScores(policy, reference, tokens, {
     ...(options.onPeak && { onPeak: options.onPeak }),
+    ...(options.responseOnly && { fromColumn: batch.promptLength - 1 }),
   });
   const actionMask = tf.tidy(
     () => tf.slice(batch.attentionMask, [0, 1], [B, T - 1]).arraySync() as number[][],
@@ -96,6 +106,7 @@ export function scoreInMicroBatches(
     klPenalty: KLPenalty;
     klEstimator: KLEstimator;
     onPeak?: () => void;
+    responseOnly?: boolean;
   },
 ): SequenceScores {
   const { microBatchSize, ...scoring } = options;

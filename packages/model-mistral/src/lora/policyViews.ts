@@ -1,4 +1,4 @@
-import type { Policy, TokenBatch, tf } from '@remax/core';
+import type { LogprobsOptions, Policy, TokenBatch, tf } from '@remax/core';
 import type { CausalLM } from '../causalLM.js';
 
 /**
@@ -9,7 +9,7 @@ import type { CausalLM } from '../causalLM.js';
 export function adapterPolicy(model: CausalLM): Policy {
   return {
     forward: (b: TokenBatch) => model.forward(b),
-    logprobsOf: (b: TokenBatch) => model.logprobsOf(b),
+    logprobsOf: (b: TokenBatch, o?: LogprobsOptions) => model.logprobsOf(b, o),
     hiddenStates: (b: TokenBatch) => model.hiddenStates(b),
     headLogits: (h: tf.Tensor2D) => model.headLogits(h),
     parameters: () => model.adapterParameters(),
@@ -28,7 +28,7 @@ export function adaptersDisabledPolicy(model: CausalLM): Policy {
   const off = <R>(fn: () => R): R => model.withAdaptersDisabled(fn);
   return {
     forward: (b: TokenBatch) => off(() => model.forward(b)),
-    logprobsOf: (b: TokenBatch) => off(() => model.logprobsOf(b)),
+    logprobsOf: (b: TokenBatch, o?: LogprobsOptions) => off(() => model.logprobsOf(b, o)),
     hiddenStates: (b: TokenBatch) => off(() => model.hiddenStates(b)),
     headLogits: (h: tf.Tensor2D) => off(() => model.headLogits(h)),
     parameters: () => new Map(),

@@ -72,7 +72,8 @@ export function openAIRolloutGenerator(
     const greedyRows = answers.slice(promptRows.length).flat();
     // In-process decoding runs until every row (sampled and greedy) finished: one width R for both blocks.
     const R = Math.max(1, ...[...sampledRows, ...greedyRows].map((r) => r.tokens.length));
-    const withLogprobs = settings.returnLogprobs === true;
+    const withLogprobs = settings.returnLogprobs !== undefined && settings.returnLogprobs !== false;
+    // as in-process: returnLogprobs 'sampled' leaves them off the greedy rows
     const sampledPrompts = promptRows.flatMap((_, i) => new Array<number>(k).fill(i));
     const sampled = toSequences(prompts, sampledPrompts, sampledRows, R, pad, withLogprobs);
     if (!request.greedy) return { sampled };
@@ -82,7 +83,7 @@ export function openAIRolloutGenerator(
       greedyRows,
       R,
       pad,
-      withLogprobs,
+      settings.returnLogprobs === true,
     );
     return { sampled, greedy };
   };

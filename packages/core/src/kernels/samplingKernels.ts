@@ -1,0 +1,370 @@
+// The O(V) passes of the token sampler (rollout's sampling.ts) over one row of
+// candidate logits, twice: WebAssembly kernels on the sampler's own memory
+// (SIMD max / min / float64 exp, a scalar loop for the top-p buckets) and
+// their plain-JS twin, used where WebAssembly SIMD is missing and as the
+// reference in the agreement test. The sampler writes a row into `logits`,
+// then reads `weights`, `buckets` and `mass` back.
+//
+// Why: in a rollout of 32000-token rows these passes were most of the time
+// spent outside the model (Math.exp alone ~10 ns per token, the kernel's exp
+// ~1 ns), so the sampler's own memory is a WebAssembly memory that the
+// kernels read and write in place, on any tfjs backend.
+
+import { F32, F64, I32, moduleBytes, op, WA, type WasmFunction } from './wasmAsm.js';
+import {
+  EXP_CONSTS,
+  EXP_TEMPS,
+  expCode,
+  expConsts,
+  laneSum,
+  loadPair,
+  loopHead,
+  loopTail,
+} from './wasmExp.js';
+
+/** Below this scaled logit a weight is 0 (e^-708 ~ 3e-308: the kernel's exp range; both twins agree). */
+export const MIN_EXP_ARG = -708;
+
+/** The sampler's row passes; every array is a view of the kernels' memory, valid for the object's life. */
+export interface SamplingKernels {
+  /** Capacity: rows of at most this many candidates. */
+  readonly size: number;
+  /** The candidate logits (the caller writes them). */
+  readonly logits: Float32Array;
+  /** Written by `exps`: exp((logit - max) / temperature), 0 below e^-708 and for -Infinity. */
+  readonly weights: Float64Array;
+  /** Written by `bucketMasses`: the top-p bucket of each candidate, `noBucket` where the weight is 0. */
+  readonly buckets: Int32Array;
+  /** Written by `bucketMasses`: the exact integer mass of each bucket. */
+  readonly mass: Float64Array;
+  /** The value in `buckets` of a candidate outside every bucket (= mass.length). */
+  readonly noBucket: number;
+  /** Largest of logits[0..n); NaN when any of them is NaN (-Infinity when n = 0). */
+  max(n: number): number;
+  /** Smallest of logits[0..n) above -Infinity; NaNs skipped (+Infinity when none). */
+  minAbove(n: number): number;
+  /** Fills weights[0..n) and returns their sum (NaN when a logit is NaN). */
+  exps(n: number, max: number, temperature: number): number;
+  /**
+   * Fills buckets[0..n) with min(last, floor((max - logit) / temperature * scale))
+   * and `mass` with the per-bucket sums of massUnits(weight, massScale) over
+   * the candidates of positive weight; returns the total of those units.
+   */
+  bucketMasses(
+    n: number,
+    max: number,
+    temperature: number,
+    scale: number,
+    massScale: number,
+  ): number;
+  /** Sum of weights[j] over the kept candidates j < n (buckets[j] <= cut), in ascending j. */
+  keptTotal(n: number, cut: number): number;
+  /**
+   * The first kept candidate (ascending j) whose cumulative weight exceeds
+   * `target`, else the last kept one; -1 when none is kept.
+   */
+  keptWalk(n: number, cut: number, target: number): number;
+}
+
+/** A weight as an integer number of units of 1 / massScale (round half up; the same bits in both twins). */
+export function massUnits(weight: number, massScale: number): number {
+  return Math.floor(weight * massScale + 0.5);
+}
+
+/** The plain-JS twin. */
+export function jsSamplingKernels(size: number, bucketCount: number): SamplingKernels {
+  const logits = new Float32Array(size);
+  const weights = new Float64Array(size);
+  const buckets = new Int32Array(size);
+  const mass = new Float64Array(bucketCount);
+  return {
+    size,
+    logits,
+    weights,
+    buckets,
+    mass,
+    noBucket: bucketCount,
+    max: (n) => maxTail(logits, 0, n, Number.NEGATIVE_INFINITY),
+    minAbove: (n) => minAboveTail(logits, 0, n, Number.POSITIVE_INFINITY),
+    exps: (n, max, t) => expsTail(logits, weights, 0, n, max, t, 0),
+    keptTotal(n, cut) {
+      let total = 0;
+      for (let j = 0; j < n; j++) if ((buckets[j] as number) <= cut) total += weights[j] as number;
+      return total;
+    },
+    keptWalk(n, cut, target) {
+      let cumulative = 0;
+      let chosen = -1;
+      for (let j = 0; j < n; j++) {
+        if ((buckets[j] as number) > cut) continue;
+        cumulative += weights[j] as number;
+        chosen = j;
+        if (target < cumulative) break;
+      }
+      return chosen;
+    },
+    bucketMasses(n, max, t, scale, massScale) {
+      mass.fill(0);
+      const last = bucketCount - 1;
+      let total = 0;
+      for (let j = 0; j < n; j++) {
+        const w = weights[j] as number;
+        if (w === 0) {
+          buckets[j] = bucketCount;
+          continue;
+        }
+        const b = Math.min(Math.floor(((max - (logits[j] as number)) / t) * scale), last);
+        buckets[j] = b;
+        const q = massUnits(w, massScale);
+        mass[b] = (mass[b] as number) + q;
+        total += q;
+      }
+      return total;
+    },
+  };
+}
+
+function maxTail(x: Float32Array, from: number, n: number, m: number): number {
+  for (let i = from; i < n; i++) m = Math.max(m, x[i] as number);
+  return m;
+}
+
+/** The row maximum in f32x4 lanes; f32x4.max (unlike pmax) gives NaN when either input is NaN. */
+function maxOrNaN(): WasmFunction {
+  const [X, COUNT, ACC] = [0, 1, 2];
+  const code: number[][] = [op.f32x4Const(Number.NEGATIVE_INFINITY), op.set(ACC)];
+  code.push(...loopHead(COUNT), op.get(ACC), op.get(X), op.load, op.f32x4Max, op.set(ACC));
+  code.push(op.get(X), op.i32Const(16), op.i32Add, op.set(X), ...loopTail(COUNT));
+  code.push(op.get(ACC), op.f32x4Lane(0), op.get(ACC), op.f32x4Lane(1), op.f32Max);
+  code.push(op.get(ACC), op.f32x4Lane(2), op.f32Max, op.get(ACC), op.f32x4Lane(3), op.f32Max);
+  return { name: 'maxOrNaN', params: [I32, I32], results: [F32], v128Locals: 1, code };
+}
+
+function minAboveTail(x: Float32Array, from: number, n: number, m: number): number {
+  for (let i = from; i < n; i++) {
+    const l = x[i] as number;
+    if (l > Number.NEGATIVE_INFINITY && l < m) m = l;
+  }
+  return m;
+}
+
+function expsTail(
+  x: Float32Array,
+  out: Float64Array,
+  from: number,
+  n: number,
+  max: number,
+  t: number,
+  sum: number,
+): number {
+  for (let i = from; i < n; i++) {
+    const s = ((x[i] as number) - max) / t;
+    const w = s < MIN_EXP_ARG ? 0 : Math.exp(s);
+    out[i] = w;
+    sum += w;
+  }
+  return sum;
+}
+
+function minAboveF32(): WasmFunction {
+  const [X, COUNT, ACC, V, LOW, HIGH] = [0, 1, 2, 3, 4, 5];
+  const code: number[][] = [op.f32x4Const(Number.POSITIVE_INFINITY), op.tee(HIGH), op.set(ACC)];
+  code.push(op.f32x4Const(Number.NEGATIVE_INFINITY), op.set(LOW), ...loopHead(COUNT));
+  // v > -Infinity (false for NaN) ? v : +Infinity, then pmin into the accumulator
+  code.push(op.get(X), op.load, op.tee(V), op.get(HIGH), op.get(V), op.get(LOW), op.f32x4Gt);
+  code.push(op.v128Bitselect, op.set(V), op.get(ACC), op.get(V), op.f32x4Pmin, op.set(ACC));
+  code.push(op.get(X), op.i32Const(16), op.i32Add, op.set(X), ...loopTail(COUNT));
+  code.push(op.get(ACC), op.f32x4Lane(0), op.get(ACC), op.f32x4Lane(1), op.f32Min);
+  code.push(op.get(ACC), op.f32x4Lane(2), op.f32Min, op.get(ACC), op.f32x4Lane(3), op.f32Min);
+  return { name: 'minAboveF32', params: [I32, I32], results: [F32], v128Locals: 4, code };
+}
+
+function scaledExps(): WasmFunction {
+  const [X, COUNT, SHIFT_ARG, DIV_ARG, OUT] = [0, 1, 2, 3, 4];
+  const [ACC, SHIFT, DIV, S, E, TMP] = [5, 6, 7, 8, 9, 10];
+  const { c, code: consts } = expConsts(TMP + EXP_TEMPS);
+  const code: number[][] = [...consts, op.get(SHIFT_ARG), op.f64x2Splat, op.set(SHIFT)];
+  code.push(op.get(DIV_ARG), op.f64x2Splat, op.set(DIV), op.f64x2Const(0), op.set(ACC));
+  code.push(...loopHead(COUNT), ...loadPair(X, SHIFT), op.get(DIV), op.f64x2Div, op.tee(S));
+  // exp(s), then 0 where s < -708 (the clamp inside expCode would give e^-708 there)
+  code.push(...expCode(c, TMP), op.get(S), op.get(c.min), op.f64x2Lt, op.v128AndNot);
+  code.push(op.set(E), op.get(OUT), op.get(E), op.store);
+  code.push(op.get(OUT), op.i32Const(16), op.i32Add, op.set(OUT));
+  code.push(op.get(ACC), op.get(E), op.f64x2Add, op.set(ACC), ...loopTail(COUNT));
+  code.push(...laneSum(ACC));
+  const v128Locals = 5 + EXP_TEMPS + EXP_CONSTS;
+  return {
+    name: 'scaledExps',
+    params: [I32, I32, F64, F64, I32],
+    results: [F64],
+    v128Locals,
+    code,
+  };
+}
+
+function bucketMass(): WasmFunction {
+  const [X, W, COUNT, MAX, DIV, SCALE, MSCALE, LAST, B, MASS, NONE] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+  ];
+  const [WJ, Q, TOTAL, BI, ADDR] = [11, 12, 13, 14, 15];
+  const code: number[][] = [op.f64Const(0), op.set(TOTAL), ...loopHead(COUNT)];
+  code.push(op.get(W), op.f64Load, op.tee(WJ), op.f64Const(0), op.f64Eq, op.ifVoid);
+  code.push(op.get(B), op.get(NONE), op.i32Store, op.else);
+  // b = min(floor((max - l) / t * scale), last)
+  code.push(op.get(B), op.get(MAX), op.get(X), op.f32Load, op.f64PromoteF32, op.f64Sub);
+  code.push(op.get(DIV), op.f64Div, op.get(SCALE), op.f64Mul, op.f64Floor, op.get(LAST));
+  code.push(op.f64Min, op.i32TruncF64S, op.tee(BI), op.i32Store);
+  // mass[b] += q, total += q with q = floor(w * massScale + 0.5)
+  code.push(op.get(MASS), op.get(BI), op.i32Const(3), op.i32Shl, op.i32Add, op.tee(ADDR));
+  code.push(op.get(ADDR), op.f64Load, op.get(WJ), op.get(MSCALE), op.f64Mul, op.f64Const(0.5));
+  code.push(op.f64Add, op.f64Floor, op.tee(Q), op.f64Add, op.f64Store);
+  code.push(op.get(TOTAL), op.get(Q), op.f64Add, op.set(TOTAL), op.end);
+  for (const [ptr, bytes] of [
+    [X, 4],
+    [W, 8],
+    [B, 4],
+  ] as const)
+    code.push(op.get(ptr), op.i32Const(bytes), op.i32Add, op.set(ptr));
+  code.push(...loopTail(COUNT), op.get(TOTAL));
+  return {
+    name: 'bucketMass',
+    params: [I32, I32, I32, F64, F64, F64, F64, F64, I32, I32, I32],
+    results: [F64],
+    locals: [F64, F64, F64, I32, I32],
+    v128Locals: 0,
+    code,
+  };
+}
+
+/** Branch-free over the kept test (select), which a JS loop mispredicts on ~10% of tokens. */
+function keptTotal(): WasmFunction {
+  const [W, B, COUNT, CUT, TOTAL] = [0, 1, 2, 3, 4];
+  const code: number[][] = [op.f64Const(0), op.set(TOTAL), ...loopHead(COUNT)];
+  code.push(op.get(TOTAL), op.get(W), op.f64Load, op.f64Const(0), op.get(B), op.i32Load);
+  code.push(op.get(CUT), op.i32LeS, op.select, op.f64Add, op.set(TOTAL));
+  code.push(op.get(W), op.i32Const(8), op.i32Add, op.set(W));
+  code.push(op.get(B), op.i32Const(4), op.i32Add, op.set(B), ...loopTail(COUNT), op.get(TOTAL));
+  return {
+    name: 'keptTotal',
+    params: [I32, I32, I32, I32],
+    results: [F64],
+    locals: [F64],
+    v128Locals: 0,
+    code,
+  };
+}
+
+function keptWalk(): WasmFunction {
+  const [W, B, COUNT, CUT, TARGET, SUM, CHOSEN, J, KEPT] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const code: number[][] = [op.f64Const(0), op.set(SUM), op.i32Const(-1), op.set(CHOSEN)];
+  code.push(op.i32Const(0), op.set(J), ...loopHead(COUNT));
+  // kept = b[j] <= cut; sum += kept ? w[j] : 0; chosen = kept ? j : chosen
+  code.push(op.get(B), op.i32Load, op.get(CUT), op.i32LeS, op.set(KEPT));
+  code.push(op.get(SUM), op.get(W), op.f64Load, op.f64Const(0), op.get(KEPT), op.select);
+  code.push(op.f64Add, op.set(SUM), op.get(J), op.get(CHOSEN), op.get(KEPT), op.select);
+  code.push(op.set(CHOSEN), op.get(W), op.i32Const(8), op.i32Add, op.set(W));
+  code.push(op.get(B), op.i32Const(4), op.i32Add, op.set(B));
+  code.push(op.get(J), op.i32Const(1), op.i32Add, op.set(J));
+  // sum only grows on kept tokens, so the first target < sum is at a kept one: stop there
+  code.push(op.get(TARGET), op.get(SUM), op.f64Lt, op.brIf(1));
+  code.push(...loopTail(COUNT), op.get(CHOSEN));
+  return {
+    name: 'keptWalk',
+    params: [I32, I32, I32, I32, F64],
+    results: [I32],
+    locals: [F64, I32, I32, I32],
+    v128Locals: 0,
+    code,
+  };
+}
+
+interface SamplingExports {
+  maxOrNaN(x: number, groups: number): number;
+  minAboveF32(x: number, groups: number): number;
+  scaledExps(x: number, pairs: number, shift: number, div: number, out: number): number;
+  bucketMass(
+    x: number,
+    w: number,
+    count: number,
+    max: number,
+    div: number,
+    scale: number,
+    massScale: number,
+    last: number,
+    buckets: number,
+    mass: number,
+    none: number,
+  ): number;
+  keptTotal(w: number, buckets: number, count: number, cut: number): number;
+  keptWalk(w: number, buckets: number, count: number, cut: number, target: number): number;
+}
+
+let compiled: object | null | undefined;
+
+function samplingModule(): object | null {
+  if (compiled === undefined) {
+    const bytes = moduleBytes(
+      [maxOrNaN(), minAboveF32(), scaledExps(), bucketMass(), keptTotal(), keptWalk()],
+      false,
+    );
+    compiled = WA?.validate(bytes) ? new WA.Module(bytes) : null;
+  }
+  return compiled;
+}
+
+const align16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
+
+/** The WebAssembly kernels on a memory of their own, or null where WebAssembly SIMD is missing. */
+export function wasmSamplingKernels(size: number, bucketCount: number): SamplingKernels | null {
+  const module = samplingModule();
+  if (module === null || WA === undefined) return null;
+  const at = { logits: 0, weights: align16(4 * size), buckets: 0, mass: 0, end: 0 };
+  at.buckets = at.weights + align16(8 * size);
+  at.mass = at.buckets + align16(4 * size);
+  at.end = at.mass + 8 * bucketCount;
+  const memory = new WA.Memory({ initial: Math.max(1, Math.ceil(at.end / 65536)) });
+  const k = new WA.Instance(module, { env: { memory } }).exports as unknown as SamplingExports;
+  const buffer = memory.buffer as ArrayBuffer;
+  const logits = new Float32Array(buffer, at.logits, size);
+  const weights = new Float64Array(buffer, at.weights, size);
+  const buckets = new Int32Array(buffer, at.buckets, size);
+  const mass = new Float64Array(buffer, at.mass, bucketCount);
+  return {
+    size,
+    logits,
+    weights,
+    buckets,
+    mass,
+    noBucket: bucketCount,
+    max: (n) => maxTail(logits, n & ~3, n, k.maxOrNaN(at.logits, n >> 2)),
+    minAbove: (n) => minAboveTail(logits, n & ~3, n, k.minAboveF32(at.logits, n >> 2)),
+    exps(n, max, t) {
+      const sum = k.scaledExps(at.logits, n >> 1, max, t, at.weights);
+      return expsTail(logits, weights, n & ~1, n, max, t, sum);
+    },
+    keptTotal: (n, cut) => k.keptTotal(at.weights, at.buckets, n, cut),
+    keptWalk: (n, cut, target) => k.keptWalk(at.weights, at.buckets, n, cut, target),
+    bucketMasses(n, max, t, scale, massScale) {
+      mass.fill(0);
+      const last = bucketCount - 1;
+      return k.bucketMass(
+        at.logits,
+        at.weights,
+        n,
+        max,
+        t,
+        scale,
+        massScale,
+        last,
+        at.buckets,
+        at.mass,
+        bucketCount,
+      );
+    },
+  };
+}
+
+/** The kernels where WebAssembly SIMD runs, else the JS twin. */
+export function samplingKernels(size: number, bucketCount: number): SamplingKernels {
+  return wasmSamplingKernels(size, bucketCount) ?? jsSamplingKernels(size, bucketCount);
+}

@@ -1,0 +1,122 @@
+// The pieces the float64 exp kernels share (wasmKernels.ts, samplingKernels.ts):
+// exp on f64x2 (range reduction by ln 2, a degree-13 polynomial, scaling by
+// 2^k through the exponent bits; within ~1 ulp of Math.exp) and the counted
+// loop / pair-load / lane-sum idioms around it.
+import { op } from './wasmAsm.js';
+
+const LN2_HI = 0.6931471803691238; // fdlibm: k * LN2_HI is exact for |k| < 2^11
+const LN2_LO = 1.9082149292705877e-10;
+
+/** exp's constants, splatted once into v128 locals before a loop (not re-materialised per use). */
+export interface ExpConsts {
+  min: number;
+  log2e: number;
+  ln2Hi: number;
+  ln2Lo: number;
+  bias: number;
+  /** 1 / j! for j = 0..13 */
+  inv: number[];
+}
+
+/** Declares exp's constants as the 19 v128 locals from `first`, and the code that sets them. */
+export function expConsts(first: number): { c: ExpConsts; code: number[][] } {
+  const inv = [1];
+  for (let j = 1; j <= 13; j++) inv.push((inv[j - 1] as number) / j);
+  const c: ExpConsts = {
+    min: first,
+    log2e: first + 1,
+    ln2Hi: first + 2,
+    ln2Lo: first + 3,
+    bias: first + 4,
+    inv: inv.map((_, j) => first + 5 + j),
+  };
+  const code: number[][] = [
+    op.f64x2Const(-708),
+    op.set(c.min),
+    op.f64x2Const(Math.LOG2E),
+    op.set(c.log2e),
+    op.f64x2Const(LN2_HI),
+    op.set(c.ln2Hi),
+    op.f64x2Const(LN2_LO),
+    op.set(c.ln2Lo),
+    op.i64x2Const(1023),
+    op.set(c.bias),
+  ];
+  inv.forEach((v, j) => {
+    code.push(op.f64x2Const(v), op.set(c.inv[j] as number));
+  });
+  return { c, code };
+}
+export const EXP_CONSTS = 19;
+
+/** v128 locals expCode needs, from `first`: T, K, R, R2, R4, R8. */
+export const EXP_TEMPS = 6;
+
+/**
+ * f64x2 t on the stack -> exp(t), using the EXP_TEMPS v128 locals from `tmp`.
+ * Inputs below -708 give exp(-708) ~ 3e-308 (the scale stays a normal power
+ * of two); callers pass x - max or x - logsumexp, which are <= 0.
+ */
+export function expCode(c: ExpConsts, tmp: number): number[][] {
+  const [T, K, R, R2, R4, R8] = [tmp, tmp + 1, tmp + 2, tmp + 3, tmp + 4, tmp + 5];
+  const a = (j: number) => op.get(c.inv[j] as number);
+  const code: number[][] = [op.get(c.min), op.f64x2Max, op.set(T)];
+  // k = round(t / ln 2), r = t - k ln 2 in [-ln2/2, ln2/2]
+  code.push(op.get(T), op.get(c.log2e), op.f64x2Mul, op.f64x2Nearest, op.set(K));
+  code.push(op.get(T), op.get(K), op.get(c.ln2Hi), op.f64x2Mul, op.f64x2Sub);
+  code.push(op.get(K), op.get(c.ln2Lo), op.f64x2Mul, op.f64x2Sub, op.tee(R));
+  code.push(op.get(R), op.f64x2Mul, op.tee(R2), op.get(R2), op.f64x2Mul, op.tee(R4));
+  code.push(op.get(R4), op.f64x2Mul, op.set(R8));
+  // exp(r) = sum r^j / j!, j <= 13 (remainder < 4e-18 relative), by Estrin's
+  // scheme: pairs (a_2i + a_2i+1 r), then powers r^2, r^4, r^8. Its dependency
+  // chain is 5 multiply-adds long where Horner's is 13, and the loop is
+  // latency-bound.
+  const pair = (i: number) => [a(2 * i), op.get(R), a(2 * i + 1), op.f64x2Mul, op.f64x2Add];
+  const madd = (P: number) => [op.get(P), op.f64x2Mul, op.f64x2Add];
+  code.push(...pair(0), ...pair(1), ...madd(R2), ...pair(2), ...pair(3), ...madd(R2));
+  code.push(...madd(R4), ...pair(4), ...pair(5), ...madd(R2), ...pair(6), ...madd(R4));
+  code.push(...madd(R8));
+  // times 2^k: (k + 1023) << 52 are the bits of 2^k
+  code.push(op.get(K), op.i32x4TruncSatF64x2Zero, op.i64x2ExtendLowI32x4, op.get(c.bias));
+  code.push(op.i64x2Add, op.i32Const(52), op.i64x2Shl, op.f64x2Mul);
+  return code;
+}
+
+/** Pushes f64x2 (x[0..2] promoted) - shift and advances x by 8 bytes. */
+export function loadPair(X: number, SHIFT: number): number[][] {
+  return [
+    op.get(X),
+    op.load64Splat,
+    op.f64x2PromoteF32x4,
+    op.get(SHIFT),
+    op.f64x2Sub,
+    op.get(X),
+    op.i32Const(8),
+    op.i32Add,
+    op.set(X),
+  ];
+}
+
+export const loopHead = (COUNT: number) => [
+  op.block,
+  op.get(COUNT),
+  op.i32Eqz,
+  op.brIf(0),
+  op.loop,
+];
+export const loopTail = (COUNT: number) => [
+  op.get(COUNT),
+  op.i32Const(1),
+  op.i32Sub,
+  op.tee(COUNT),
+  op.brIf(0),
+  op.end,
+  op.end,
+];
+export const laneSum = (ACC: number) => [
+  op.get(ACC),
+  op.f64x2Lane(0),
+  op.get(ACC),
+  op.f64x2Lane(1),
+  op.f64Add,
+];

@@ -5,12 +5,20 @@ import { initBackend, Rng, tf } from '../src/index.js';
 import { type AdamWScalars, adamwHost, adamwOnHost, adamwOps } from '../src/kernels/adamw.js';
 import { allocateHost, hostView } from '../src/kernels/hostMemory.js';
 import {
+  klRowTerms,
   rowExps,
   rowLogSumExp,
   rowMax,
+  scaleRow,
   scratchRow,
   writeLogprobGradRow,
+  writeProbRow,
 } from '../src/kernels/hostSoftmax.js';
+import {
+  jsSamplingKernels,
+  type SamplingKernels,
+  wasmSamplingKernels,
+} from '../src/kernels/samplingKernels.js';
 import { wasmKernels } from '../src/kernels/wasmKernels.js';
 
 const rng = Rng.fromSeed(18);
@@ -138,5 +146,104 @@ describe('float64 exp kernels on wasm (log-softmax rows)', () => {
     expect(rowMax(ss, 0, 8)).toBe(-1);
     expect(rowMax(ss, 4, 1)).toBe(-Infinity);
     tf.dispose([x, out, holder, special]);
+  });
+});
+
+describe('probability, scale and KL kernels on wasm (kept probabilities, scoring)', () => {
+  it('writeProbRow, scaleRow and klRowTerms agree with their JS loops', async () => {
+    expect(await initBackend('wasm')).toBe('wasm');
+    const V = 4099; // not a multiple of 4: tails go through JS
+    const x = tf.tensor1d(randn(V, 3));
+    const y = tf.tensor1d(randn(V, 3));
+    const out = allocateHost([V]);
+    const holder = allocateHost([2 * V + 1]);
+    const [xs, ys, os] = [x, y, out].map((t) => hostView(t) as Float32Array) as [
+      Float32Array,
+      Float32Array,
+      Float32Array,
+    ];
+    const e = scratchRow(hostView(holder), V);
+    expect(e.buffer).toBe(xs.buffer);
+    const { lse, sum } = rowExps(xs, 0, V, e);
+    const lq = rowLogSumExp(ys, 0, V);
+    // probabilities: one float32 rounding of e / sum
+    writeProbRow(os, 0, V, e, 1 / sum);
+    for (let v = 0; v < V; v++) expect(os[v]).toBe(Math.fround((e[v] as number) * (1 / sum)));
+    // scale in float32, bit for bit with Math.fround arithmetic
+    const before = Float32Array.from(os);
+    scaleRow(os, 0, V, -0.37);
+    const s32 = Math.fround(-0.37);
+    for (let v = 0; v < V; v++) expect(os[v]).toBe(Math.fround((before[v] as number) * s32));
+    // KL terms: two-lane sums against one-lane loops
+    const [px, py] = klRowTerms(xs, ys, 0, V, e, lse, lq);
+    let wx = 0;
+    let wy = 0;
+    for (let v = 0; v < V; v++) {
+      wx += (e[v] as number) * ((xs[v] as number) - lse);
+      wy += (e[v] as number) * ((ys[v] as number) - lq);
+    }
+    expect(Math.abs(px - wx)).toBeLessThan(1e-12 * Math.abs(wx));
+    expect(Math.abs(py - wy)).toBeLessThan(1e-12 * Math.abs(wy));
+    tf.dispose([x, y, out, holder]);
+  });
+});
+
+describe('sampling kernels: WebAssembly vs the JS twin', () => {
+  const fill = (k: SamplingKernels, row: Float32Array) => k.logits.set(row);
+  it('max (NaN in any lane or the tail), minAbove, exps, buckets, kept sums and walks agree', () => {
+    const V = 1003;
+    const wasm = wasmSamplingKernels(V, 64) as SamplingKernels;
+    expect(wasm).not.toBeNull();
+    const js = jsSamplingKernels(V, 64);
+    for (let trial = 0; trial < 40; trial++) {
+      const row = randn(V, [0.1, 1, 5, 300][trial % 4] as number);
+      if (trial % 5 === 1) row[rng.nextInt(V)] = Number.NEGATIVE_INFINITY;
+      fill(wasm, row);
+      fill(js, row);
+      const max = js.max(V);
+      expect(wasm.max(V)).toBe(max);
+      expect(wasm.minAbove(V)).toBe(js.minAbove(V));
+      const t = [0.7, 1, 1e-3][trial % 3] as number;
+      const sw = wasm.exps(V, max, t);
+      const sj = js.exps(V, max, t);
+      expect(Math.abs(sw - sj)).toBeLessThanOrEqual(1e-14 * sj);
+      for (let v = 0; v < V; v++) {
+        const a = wasm.weights[v] as number;
+        const b = js.weights[v] as number;
+        expect(a === 0).toBe(b === 0); // the same zeros: below e^-708 and -Infinity
+        expect(Math.abs(a - b)).toBeLessThanOrEqual(4.5e-16 * b);
+      }
+      // buckets and masses from the same weights: bit for bit
+      js.weights.set(wasm.weights);
+      const span = (max - js.minAbove(V)) / t;
+      const scale = span > 0 ? 64 / Math.min(span, 64) : 0;
+      const qw = wasm.bucketMasses(V, max, t, scale, 2 ** 40);
+      const qj = js.bucketMasses(V, max, t, scale, 2 ** 40);
+      expect(qw).toBe(qj);
+      expect(Array.from(wasm.buckets)).toEqual(Array.from(js.buckets));
+      expect(Array.from(wasm.mass)).toEqual(Array.from(js.mass));
+      for (const cut of [0, 3, 17, 63]) {
+        const total = js.keptTotal(V, cut);
+        expect(wasm.keptTotal(V, cut)).toBe(total);
+        for (const u of [0, 0.25, 0.999999]) {
+          expect(wasm.keptWalk(V, cut, u * total)).toBe(js.keptWalk(V, cut, u * total));
+        }
+      }
+    }
+    // NaN anywhere makes the maximum NaN (the sampler's check), in a SIMD lane or the tail
+    for (const at of [0, 2, 500, V - 1]) {
+      const row = randn(V, 1);
+      row[at] = Number.NaN;
+      fill(wasm, row);
+      fill(js, row);
+      expect(wasm.max(V)).toBeNaN();
+      expect(js.max(V)).toBeNaN();
+    }
+    // nothing kept: the walk says so
+    wasm.buckets.fill(64);
+    js.buckets.fill(64);
+    expect(wasm.keptWalk(V, 0, 0)).toBe(-1);
+    expect(js.keptWalk(V, 0, 0)).toBe(-1);
+    expect(wasm.keptTotal(V, 0)).toBe(0);
   });
 });

@@ -133,6 +133,7 @@ export const op = {
   f64x2Sub: simd(0xf1),
   f64x2Mul: simd(0xf2),
   f64x2Max: simd(0xf5),
+  f64x2Pmax: simd(0xf7),
   i32x4TruncSatF64x2Zero: simd(0xfc),
   f32x4Const,
   f64x2Const,

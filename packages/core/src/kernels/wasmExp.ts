@@ -13,12 +13,15 @@ export interface ExpConsts {
   log2e: number;
   ln2Hi: number;
   ln2Lo: number;
+  /** (1023 << 52) as i64x2: the exponent bias in place */
   bias: number;
+  /** 1.5 * 2^52: adding it rounds to an integer, left in the low mantissa bits */
+  shifter: number;
   /** 1 / j! for j = 0..13 */
   inv: number[];
 }
 
-/** Declares exp's constants as the 19 v128 locals from `first`, and the code that sets them. */
+/** Declares exp's constants as the EXP_CONSTS v128 locals from `first`, and the code that sets them. */
 export function expConsts(first: number): { c: ExpConsts; code: number[][] } {
   const inv = [1];
   for (let j = 1; j <= 13; j++) inv.push((inv[j - 1] as number) / j);
@@ -28,7 +31,8 @@ export function expConsts(first: number): { c: ExpConsts; code: number[][] } {
     ln2Hi: first + 2,
     ln2Lo: first + 3,
     bias: first + 4,
-    inv: inv.map((_, j) => first + 5 + j),
+    shifter: first + 5,
+    inv: inv.map((_, j) => first + 6 + j),
   };
   const code: number[][] = [
     op.f64x2Const(-708),
@@ -39,18 +43,20 @@ export function expConsts(first: number): { c: ExpConsts; code: number[][] } {
     op.set(c.ln2Hi),
     op.f64x2Const(LN2_LO),
     op.set(c.ln2Lo),
-    op.i64x2Const(1023),
+    op.i64x2Const(1023 * 2 ** 52),
     op.set(c.bias),
+    op.f64x2Const(1.5 * 2 ** 52),
+    op.set(c.shifter),
   ];
   inv.forEach((v, j) => {
     code.push(op.f64x2Const(v), op.set(c.inv[j] as number));
   });
   return { c, code };
 }
-export const EXP_CONSTS = 19;
+export const EXP_CONSTS = 20;
 
-/** v128 locals expCode needs, from `first`: T, K, R, R2, R4, R8. */
-export const EXP_TEMPS = 6;
+/** v128 locals expCode needs, from `first`: T, K, R, R2, R4, R8, Y. */
+export const EXP_TEMPS = 7;
 
 /**
  * f64x2 t on the stack -> exp(t), using the EXP_TEMPS v128 locals from `tmp`.
@@ -58,11 +64,16 @@ export const EXP_TEMPS = 6;
  * of two); callers pass x - max or x - logsumexp, which are <= 0.
  */
 export function expCode(c: ExpConsts, tmp: number): number[][] {
-  const [T, K, R, R2, R4, R8] = [tmp, tmp + 1, tmp + 2, tmp + 3, tmp + 4, tmp + 5];
+  const [T, K, R, R2, R4, R8, Y] = [tmp, tmp + 1, tmp + 2, tmp + 3, tmp + 4, tmp + 5, tmp + 6];
   const a = (j: number) => op.get(c.inv[j] as number);
-  const code: number[][] = [op.get(c.min), op.f64x2Max, op.set(T)];
-  // k = round(t / ln 2), r = t - k ln 2 in [-ln2/2, ln2/2]
-  code.push(op.get(T), op.get(c.log2e), op.f64x2Mul, op.f64x2Nearest, op.set(K));
+  // t = max(t, -708) as pmax(t, min) = t < min ? min : t: one instruction where
+  // f64x2.max is a NaN-handling sequence, and a NaN t still comes through
+  const code: number[][] = [op.get(c.min), op.f64x2Pmax, op.set(T)];
+  // k = round(t / ln 2) (ties to even) by the shifter: y = t log2e + 1.5 2^52
+  // holds k in its low mantissa bits, y - 1.5 2^52 = k exactly; r = t - k ln 2
+  // in [-ln2/2, ln2/2]. (Cheaper than f64x2.nearest + the float -> int conversion.)
+  code.push(op.get(T), op.get(c.log2e), op.f64x2Mul, op.get(c.shifter), op.f64x2Add, op.tee(Y));
+  code.push(op.get(c.shifter), op.f64x2Sub, op.set(K));
   code.push(op.get(T), op.get(K), op.get(c.ln2Hi), op.f64x2Mul, op.f64x2Sub);
   code.push(op.get(K), op.get(c.ln2Lo), op.f64x2Mul, op.f64x2Sub, op.tee(R));
   code.push(op.get(R), op.f64x2Mul, op.tee(R2), op.get(R2), op.f64x2Mul, op.tee(R4));
@@ -76,9 +87,8 @@ export function expCode(c: ExpConsts, tmp: number): number[][] {
   code.push(...pair(0), ...pair(1), ...madd(R2), ...pair(2), ...pair(3), ...madd(R2));
   code.push(...madd(R4), ...pair(4), ...pair(5), ...madd(R2), ...pair(6), ...madd(R4));
   code.push(...madd(R8));
-  // times 2^k: (k + 1023) << 52 are the bits of 2^k
-  code.push(op.get(K), op.i32x4TruncSatF64x2Zero, op.i64x2ExtendLowI32x4, op.get(c.bias));
-  code.push(op.i64x2Add, op.i32Const(52), op.i64x2Shl, op.f64x2Mul);
+  // times 2^k: (k + 1023) << 52 are the bits of 2^k; y's bits << 52 are k << 52 (mod 2^64)
+  code.push(op.get(Y), op.i32Const(52), op.i64x2Shl, op.get(c.bias), op.i64x2Add, op.f64x2Mul);
   return code;
 }
 

@@ -67,7 +67,8 @@ describe('TokenSampler.kept (fast) vs a full-sort reference', () => {
       const v = trial >= 1000 ? 32000 : ([1, 2, 3, 7, 64, 500, 2000][rng.nextInt(7)] as number);
       const row = randomRow(rng, v);
       const params = randomParams(rng, v);
-      if (!samplers.has(v)) samplers.set(v, [new TokenSampler(v), new TokenSampler(v, jsSamplingKernels)]);
+      if (!samplers.has(v))
+        samplers.set(v, [new TokenSampler(v), new TokenSampler(v, jsSamplingKernels)]);
       const [wasm, js] = samplers.get(v) as [TokenSampler, TokenSampler];
       const a = wasm.kept(row, params);
       const b = js.kept(row, params);

@@ -1,16 +1,15 @@
 import { RemaxError } from '../errors.js';
-import { allocateHost, hostView } from '../kernels/hostMemory.js';
 import {
-  rowExps,
-  rowLogSumExp,
-  scaleRow,
-  scratchRow,
-  writeLogprobGradRow,
-  writeProbRow,
-} from '../kernels/hostSoftmax.js';
+  chunkForward,
+  chunkProbabilities,
+  gradientFromProbabilities,
+  writeChunkGradient,
+} from '../kernels/headRows.js';
+import { allocateHost, hostView } from '../kernels/hostMemory.js';
 import { tf } from '../tf.js';
 import { type ChunkOptions, rowChunks } from './chunking.js';
 import { customOp } from './customOp.js';
+import { NO_TARGET } from './targets.js';
 
 /** An LM head: the weight in Hugging Face layout and its transposed compute copy. */
 export interface LMHead {
@@ -22,8 +21,7 @@ export interface LMHead {
   weightT: tf.Tensor2D;
 }
 
-/** Marks a position without a target token in `logprobsFromHidden`. */
-export const NO_TARGET = -1;
+export { NO_TARGET } from './targets.js';
 
 /**
  * logprobs[n] = log softmax(hidden[n] · Wᵀ)[targets[n]] for hidden [N, H],
@@ -213,73 +211,6 @@ function scatterRows(
 
 const DEFAULT_KEEP_ELEMENTS = 2 ** 26;
 
-/**
- * chunkForward that also turns the chunk's logits into its probabilities, in
- * place (float32 exps / sum, from the float64 exps of the logsumexp pass).
- */
-function chunkProbabilities(
-  logits: tf.Tensor,
-  holder: tf.Tensor,
-  targets: Int32Array,
-  s: number,
-  n: number,
-  V: number,
-  lse: Float64Array,
-  values: Float32Array,
-): void {
-  const x = hostView(logits) as Float32Array;
-  const scratch = scratchRow(hostView(holder), V);
-  for (let r = 0; r < n; r++) {
-    const { lse: l, sum } = rowExps(x, r * V, V, scratch);
-    lse[s + r] = l;
-    const t = targets[s + r] as number;
-    values[s + r] = t === NO_TARGET ? 0 : (x[r * V + t] as number) - l;
-    writeProbRow(x, r * V, V, scratch, 1 / sum);
-  }
-}
-
-/** dy * (onehot(target) - p) for one chunk, written over its kept probabilities p [n, V]. */
-function gradientFromProbabilities(
-  p: tf.Tensor2D,
-  targets: Int32Array,
-  dy: ArrayLike<number>,
-  s: number,
-  n: number,
-  V: number,
-): tf.Tensor2D {
-  const x = hostView(p) as Float32Array;
-  for (let r = 0; r < n; r++) {
-    const t = targets[s + r] as number;
-    const d = dy[s + r] as number;
-    if (t === NO_TARGET || d === 0) {
-      x.fill(0, r * V, (r + 1) * V);
-      continue;
-    }
-    scaleRow(x, r * V, V, -d);
-    x[r * V + t] = (x[r * V + t] as number) + d;
-  }
-  return p;
-}
-
-/** Fills lse[s..s+n) and values[s..s+n) from one chunk of logits [n, V]. */
-function chunkForward(
-  logits: tf.Tensor,
-  targets: Int32Array,
-  s: number,
-  n: number,
-  V: number,
-  lse: Float64Array,
-  values: Float32Array,
-): void {
-  const x = hostView(logits) ?? (logits.dataSync() as Float32Array);
-  for (let r = 0; r < n; r++) {
-    const l = rowLogSumExp(x, r * V, V);
-    lse[s + r] = l;
-    const t = targets[s + r] as number;
-    values[s + r] = t === NO_TARGET ? 0 : (x[r * V + t] as number) - l;
-  }
-}
-
 /** dy * (onehot(target) - softmax(logits)) for one chunk, [n, V]; on host memory, written over `logits`. */
 function chunkGradient(
   logits: tf.Tensor2D,
@@ -302,15 +233,5 @@ function chunkGradient(
     const hot = tf.cast(tf.oneHot(tf.tensor1d(t, 'int32'), V), 'float32');
     return tf.mul(tf.sub(hot, tf.exp(tf.sub(logits, l))), tf.tensor2d(d, [n, 1]));
   }
-  // in place over the chunk's own logits (just made by the caller, read by nothing else):
-  // one [n, V] buffer instead of two at the backward's peak; each element is read before
-  // it is written, so the values are those of a separate output
-  const x = hostView(logits) as Float32Array;
-  for (let r = 0; r < n; r++) {
-    const t = targets[s + r] as number;
-    const d = dy[s + r] as number;
-    if (t === NO_TARGET || d === 0) x.fill(0, r * V, (r + 1) * V);
-    else writeLogprobGradRow(x, x, r * V, V, lse[s + r] as number, d, t);
-  }
-  return logits;
+  return writeChunkGradient(logits, targets, dy, lse, s, n, V);
 }

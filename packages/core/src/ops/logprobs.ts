@@ -1,6 +1,6 @@
 import { RemaxError } from '../errors.js';
 import { hostView } from '../kernels/hostMemory.js';
-import { writeLogprobGradRow } from '../kernels/hostSoftmax.js';
+import { logprobsOnHost } from '../kernels/logprobsHost.js';
 import { tf } from '../tf.js';
 import { rowChunks } from './chunking.js';
 import { customOp } from './customOp.js';
@@ -88,56 +88,6 @@ export function logprobsWithTensorOps(
           );
         }
         return tf.reshape(tf.concat(parts, 0), [B, T, V]);
-      },
-    };
-  });
-  return op(logits) as tf.Tensor2D;
-}
-
-/**
- * The same op as plain loops over host memory (wasm heap / cpu arrays): one
- * pass per row for max and sum(exp) in float64, and the gradient written
- * straight into the output tensor's storage. Nothing [N, V]-sized is
- * allocated besides the gradient itself.
- */
-function logprobsOnHost(logits: tf.Tensor3D, ids: tf.Tensor2D): tf.Tensor2D {
-  const [B, T, V] = logits.shape;
-  const N = B * T;
-  const idData = ids.dataSync();
-  const targets = new Int32Array(N); // targets[b*T + t] = ids[b, t+1]; 0 at each row's end
-  for (let b = 0; b < B; b++)
-    for (let t = 0; t < T - 1; t++) targets[b * T + t] = idData[b * T + t + 1] as number;
-  const op = customOp(([logitsIn]: [tf.Tensor], save) => {
-    const x = hostView(logitsIn) as Float32Array;
-    const lse = new Float32Array(N);
-    const values = new Float32Array(B * (T - 1));
-    for (let n = 0; n < N; n++) {
-      const o = n * V;
-      let m = -Infinity;
-      for (let v = 0; v < V; v++) if ((x[o + v] as number) > m) m = x[o + v] as number;
-      let s = 0;
-      for (let v = 0; v < V; v++) s += Math.exp((x[o + v] as number) - m);
-      lse[n] = m + Math.log(s);
-      const t = n % T;
-      if (t < T - 1)
-        values[n - Math.floor(n / T)] = (x[o + (targets[n] as number)] as number) - m - Math.log(s);
-    }
-    save([logitsIn]);
-    return {
-      value: tf.tensor2d(values, [B, T - 1]),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const dyData = dy.dataSync(); // [B, T-1]
-        const grad = tf.zeros([B, T, V]);
-        const g = hostView(grad) as Float32Array; // after every allocation
-        const xs = hostView(saved[0] as tf.Tensor) as Float32Array;
-        for (let n = 0; n < N; n++) {
-          const t = n % T;
-          if (t === T - 1) continue; // no target: zero gradient
-          const d = dyData[n - Math.floor(n / T)] as number;
-          if (d === 0) continue;
-          writeLogprobGradRow(g, xs, n * V, V, lse[n] as number, d, targets[n] as number);
-        }
-        return grad;
       },
     };
   });

@@ -1,6 +1,7 @@
 import { RemaxError } from '../errors.js';
 import { allocateHost, hostView } from '../kernels/hostMemory.js';
-import { klRowTerms, rowExps, rowLogSumExp, scratchRow } from '../kernels/hostSoftmax.js';
+import { scratchRow } from '../kernels/hostSoftmax.js';
+import { scoreRow } from '../kernels/scoreRows.js';
 import { tf } from '../tf.js';
 import type { Policy, TokenBatch } from '../types.js';
 import { type ChunkOptions, rowChunks } from './chunking.js';
@@ -104,35 +105,4 @@ export function nextTokenScores(
 function reshapeRows(h: tf.Tensor3D): tf.Tensor2D {
   const [B, T, H] = h.shape;
   return tf.reshape(h, [B * T, H]) as tf.Tensor2D;
-}
-
-/**
- * One position: both log-softmaxes in float64, in two passes over the row; the
- * policy's probabilities reuse the exps of its logsumexp (`scratch`).
- */
-function scoreRow(
-  x: Float32Array,
-  y: Float32Array,
-  o: number,
-  V: number,
-  next: number,
-  n: number,
-  out: {
-    logprobs: Float32Array;
-    refLogprobs: Float32Array;
-    fullKl: Float32Array;
-    entropy: Float32Array;
-  },
-  scratch: Float64Array,
-): void {
-  const { lse: lp, sum } = rowExps(x, o, V, scratch);
-  const lq = rowLogSumExp(y, o, V);
-  // p_v = e_v / sum: KL = sum p (log p - log q), entropy = -sum p log p
-  const [px, py] = klRowTerms(x, y, o, V, scratch, lp, lq);
-  const kl = (px - py) / sum;
-  const ent = -px / sum;
-  out.fullKl[n] = kl;
-  out.entropy[n] = ent;
-  out.logprobs[n] = (x[o + next] as number) - lp;
-  out.refLogprobs[n] = (y[o + next] as number) - lq;
 }

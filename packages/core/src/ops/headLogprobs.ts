@@ -45,9 +45,12 @@ export function logprobsFromHidden(
     tensorOps?: boolean;
     /**
      * Keep the forward's probabilities for the backward when the scored rows
-     * hold at most this many logits (default 2^26, 256 MB of float32): the
-     * backward then skips one head matMul per chunk and the exps. 0 = always
-     * recompute. Host memory only (wasm, cpu).
+     * hold at most this many logits: the backward then skips one head matMul
+     * per chunk and the exps. Default 2^26 (256 MB of float32) for a trained
+     * head, 0 for a frozen one (LoRA runs are there to save memory, and a
+     * frozen head's backward has no dW matMul, so the recompute costs it
+     * relatively more memory than time). 0 = always recompute. Host memory
+     * only (wasm, cpu).
      */
     keepProbabilities?: number;
   } = {},
@@ -90,7 +93,7 @@ export function logprobsFromHidden(
   const keep =
     options.tensorOps !== true &&
     ['wasm', 'cpu'].includes(tf.getBackend()) &&
-    M * V <= (options.keepProbabilities ?? DEFAULT_KEEP_ELEMENTS);
+    M * V <= (options.keepProbabilities ?? (frozen ? 0 : DEFAULT_KEEP_ELEMENTS));
   const op = customOp(([hIn]: tf.Tensor[], save) => {
     const h = hIn as tf.Tensor2D;
     const values = new Float32Array(N);

@@ -217,8 +217,8 @@ describe('sampling kernels: WebAssembly vs the JS twin', () => {
       js.weights.set(wasm.weights);
       const span = (max - js.minAbove(V)) / t;
       const scale = span > 0 ? 64 / Math.min(span, 64) : 0;
-      const qw = wasm.bucketMasses(V, max, t, scale, 2 ** 40);
-      const qj = js.bucketMasses(V, max, t, scale, 2 ** 40);
+      const qw = wasm.bucketMasses(V, max, scale / t, 2 ** 40);
+      const qj = js.bucketMasses(V, max, scale / t, 2 ** 40);
       expect(qw).toBe(qj);
       expect(Array.from(wasm.buckets)).toEqual(Array.from(js.buckets));
       expect(Array.from(wasm.mass)).toEqual(Array.from(js.mass));

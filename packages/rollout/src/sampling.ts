@@ -233,7 +233,7 @@ export class TokenSampler {
   }
 
   /**
-   * Top-p over the n candidates: buckets b = floor((max - l) / T * scale)
+   * Top-p over the n candidates: buckets b = floor((max - l) * scale / T)
    * (monotone in the logit, so each bucket is a run of the canonical order)
    * with exact masses locate the bucket where the cut falls; only that bucket
    * is sorted, and its tokens past the cut leave it (noBucket). Returns the cut bucket.
@@ -242,7 +242,8 @@ export class TokenSampler {
     const k = this.k;
     const span = Math.min((max - lowest) / t, MAX_BUCKET_SPAN);
     const scale = span > 0 ? CUT_BUCKETS / span : 0;
-    const threshold = topP * k.bucketMasses(n, max, t, scale, this.massScale);
+    // bucket = floor((max - l) / T * scale), as (max - l) * (scale / T): monotone in l either way
+    const threshold = topP * k.bucketMasses(n, max, scale / t, this.massScale);
     // The bucket holding the cut: the first whose cumulative mass reaches the threshold.
     let cut = 0;
     let before = 0; // exact mass of the buckets before `cut`

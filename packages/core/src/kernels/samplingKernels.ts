@@ -46,17 +46,12 @@ export interface SamplingKernels {
   /** Fills weights[0..n) and returns their sum (NaN when a logit is NaN). */
   exps(n: number, max: number, temperature: number): number;
   /**
-   * Fills buckets[0..n) with min(last, floor((max - logit) / temperature * scale))
-   * and `mass` with the per-bucket sums of massUnits(weight, massScale) over
-   * the candidates of positive weight; returns the total of those units.
+   * Fills buckets[0..n) with min(trunc((max - logit) * perNat), last) and
+   * `mass` with the per-bucket sums of massUnits(weight, massScale) over the
+   * candidates of positive weight (the others get `noBucket`); returns the
+   * total of those units (exact: integers below 2^53).
    */
-  bucketMasses(
-    n: number,
-    max: number,
-    temperature: number,
-    scale: number,
-    massScale: number,
-  ): number;
+  bucketMasses(n: number, max: number, perNat: number, massScale: number): number;
   /** Sum of weights[j] over the kept candidates j < n (buckets[j] <= cut), in ascending j. */
   keptTotal(n: number, cut: number): number;
   /**
@@ -76,7 +71,8 @@ export function jsSamplingKernels(size: number, bucketCount: number): SamplingKe
   const logits = new Float32Array(size);
   const weights = new Float64Array(size);
   const buckets = new Int32Array(size);
-  const mass = new Float64Array(bucketCount);
+  const slots = new Float64Array(bucketCount + 1); // the last one collects the zero weights' 0s
+  const mass = slots.subarray(0, bucketCount);
   return {
     size,
     logits,
@@ -103,25 +99,27 @@ export function jsSamplingKernels(size: number, bucketCount: number): SamplingKe
       }
       return chosen;
     },
-    bucketMasses(n, max, t, scale, massScale) {
-      mass.fill(0);
+    bucketMasses(n, max, perNat, massScale) {
+      slots.fill(0);
       const last = bucketCount - 1;
-      let total = 0;
       for (let j = 0; j < n; j++) {
         const w = weights[j] as number;
-        if (w === 0) {
-          buckets[j] = bucketCount;
-          continue;
-        }
-        const b = Math.min(Math.floor(((max - (logits[j] as number)) / t) * scale), last);
+        const b =
+          w === 0
+            ? bucketCount
+            : Math.min(Math.trunc((max - (logits[j] as number)) * perNat), last);
         buckets[j] = b;
-        const q = massUnits(w, massScale);
-        mass[b] = (mass[b] as number) + q;
-        total += q;
+        slots[b] = (slots[b] as number) + massUnits(w, massScale);
       }
-      return total;
+      return sumOf(mass);
     },
   };
+}
+
+function sumOf(a: Float64Array): number {
+  let s = 0;
+  for (const v of a) s += v;
+  return s;
 }
 
 function maxTail(x: Float32Array, from: number, n: number, m: number): number {
@@ -202,35 +200,38 @@ function scaledExps(): WasmFunction {
   };
 }
 
+/**
+ * Branch-free: every candidate adds its units to a slot, the zero weights
+ * (q = 0) to the extra slot `none`; no running total (a serial add chain):
+ * the caller sums the slots.
+ */
 function bucketMass(): WasmFunction {
-  const [X, W, COUNT, MAX, DIV, SCALE, MSCALE, LAST, B, MASS, NONE] = [
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
-  ];
-  const [WJ, Q, TOTAL, BI, ADDR] = [11, 12, 13, 14, 15];
-  const code: number[][] = [op.f64Const(0), op.set(TOTAL), ...loopHead(COUNT)];
-  code.push(op.get(W), op.f64Load, op.tee(WJ), op.f64Const(0), op.f64Eq, op.ifVoid);
-  code.push(op.get(B), op.get(NONE), op.i32Store, op.else);
-  // b = min(floor((max - l) / t * scale), last)
-  code.push(op.get(B), op.get(MAX), op.get(X), op.f32Load, op.f64PromoteF32, op.f64Sub);
-  code.push(op.get(DIV), op.f64Div, op.get(SCALE), op.f64Mul, op.f64Floor, op.get(LAST));
-  code.push(op.f64Min, op.i32TruncF64S, op.tee(BI), op.i32Store);
-  // mass[b] += q, total += q with q = floor(w * massScale + 0.5)
+  const [X, W, COUNT, MAX, PER_NAT, MSCALE, LAST, B, MASS, NONE] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const [WJ, BI, ADDR] = [10, 11, 12];
+  // b = trunc_sat((max - l) * perNat) (>= 0, so the floor; +Infinity saturates), then
+  // min(b, last), then none where w == 0 (a -Infinity logit's NaN product converts to 0
+  // and is replaced): integer selects, no branch, no trapping conversion
+  const code: number[][] = [...loopHead(COUNT), op.get(B), op.get(NONE)];
+  code.push(op.get(MAX), op.get(X), op.f32Load, op.f64PromoteF32, op.f64Sub, op.get(PER_NAT));
+  code.push(op.f64Mul, op.i32TruncSatF64S, op.tee(BI), op.get(LAST), op.get(BI), op.get(LAST));
+  code.push(op.i32LtS, op.select, op.get(W), op.f64Load, op.tee(WJ), op.f64Const(0), op.f64Eq);
+  code.push(op.select, op.tee(BI), op.i32Store);
+  // mass[b] += floor(w * massScale + 0.5)
   code.push(op.get(MASS), op.get(BI), op.i32Const(3), op.i32Shl, op.i32Add, op.tee(ADDR));
   code.push(op.get(ADDR), op.f64Load, op.get(WJ), op.get(MSCALE), op.f64Mul, op.f64Const(0.5));
-  code.push(op.f64Add, op.f64Floor, op.tee(Q), op.f64Add, op.f64Store);
-  code.push(op.get(TOTAL), op.get(Q), op.f64Add, op.set(TOTAL), op.end);
+  code.push(op.f64Add, op.f64Floor, op.f64Add, op.f64Store);
   for (const [ptr, bytes] of [
     [X, 4],
     [W, 8],
     [B, 4],
   ] as const)
     code.push(op.get(ptr), op.i32Const(bytes), op.i32Add, op.set(ptr));
-  code.push(...loopTail(COUNT), op.get(TOTAL));
+  code.push(...loopTail(COUNT));
   return {
     name: 'bucketMass',
-    params: [I32, I32, I32, F64, F64, F64, F64, F64, I32, I32, I32],
-    results: [F64],
-    locals: [F64, F64, F64, I32, I32],
+    params: [I32, I32, I32, F64, F64, F64, I32, I32, I32, I32],
+    results: [],
+    locals: [F64, I32, I32],
     v128Locals: 0,
     code,
   };
@@ -287,14 +288,13 @@ interface SamplingExports {
     w: number,
     count: number,
     max: number,
-    div: number,
-    scale: number,
+    perNat: number,
     massScale: number,
     last: number,
     buckets: number,
     mass: number,
     none: number,
-  ): number;
+  ): void;
   keptTotal(w: number, buckets: number, count: number, cut: number): number;
   keptWalk(w: number, buckets: number, count: number, cut: number, target: number): number;
 }
@@ -321,14 +321,15 @@ export function wasmSamplingKernels(size: number, bucketCount: number): Sampling
   const at = { logits: 0, weights: align16(4 * size), buckets: 0, mass: 0, end: 0 };
   at.buckets = at.weights + align16(8 * size);
   at.mass = at.buckets + align16(4 * size);
-  at.end = at.mass + 8 * bucketCount;
+  at.end = at.mass + 8 * (bucketCount + 1); // + the zero weights' slot
   const memory = new WA.Memory({ initial: Math.max(1, Math.ceil(at.end / 65536)) });
   const k = new WA.Instance(module, { env: { memory } }).exports as unknown as SamplingExports;
   const buffer = memory.buffer as ArrayBuffer;
   const logits = new Float32Array(buffer, at.logits, size);
   const weights = new Float64Array(buffer, at.weights, size);
   const buckets = new Int32Array(buffer, at.buckets, size);
-  const mass = new Float64Array(buffer, at.mass, bucketCount);
+  const slots = new Float64Array(buffer, at.mass, bucketCount + 1);
+  const mass = slots.subarray(0, bucketCount);
   return {
     size,
     logits,
@@ -344,22 +345,12 @@ export function wasmSamplingKernels(size: number, bucketCount: number): Sampling
     },
     keptTotal: (n, cut) => k.keptTotal(at.weights, at.buckets, n, cut),
     keptWalk: (n, cut, target) => k.keptWalk(at.weights, at.buckets, n, cut, target),
-    bucketMasses(n, max, t, scale, massScale) {
-      mass.fill(0);
+    bucketMasses(n, max, perNat, massScale) {
+      slots.fill(0);
       const last = bucketCount - 1;
-      return k.bucketMass(
-        at.logits,
-        at.weights,
-        n,
-        max,
-        t,
-        scale,
-        massScale,
-        last,
-        at.buckets,
-        at.mass,
-        bucketCount,
-      );
+      const { logits: x, weights: w, buckets: b, mass: m } = at;
+      k.bucketMass(x, w, n, max, perNat, massScale, last, b, m, bucketCount);
+      return sumOf(mass);
     },
   };
 }

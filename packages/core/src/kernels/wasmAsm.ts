@@ -87,6 +87,9 @@ export const op = {
   i32Shl: [0x74],
   i32LeS: [0x4c],
   f64Lt: [0x63],
+  f64ConvertI32S: [0xb7],
+  i32TruncSatF64S: [0xfc, 0x02],
+  i32LtS: [0x48],
   select: [0x1b],
   i32And: [0x71],
   f64Const: (c: number) => {

@@ -182,6 +182,50 @@ describe('generate control flow (scripted test double)', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('logitBias is added once to a prefill row that several rows of one prompt share', async () => {
+    // prompt 0 ends in 1, so token 2 has logit 10: biased once by -6 it still wins (4 > 0);
+    // added twice it would lose to token 0 (-2 < 0)
+    const model = new ScriptedFakeModel(8, nextToken);
+    const r = await generate(model, prompts, {
+      maxNewTokens: 1,
+      eosTokenId: EOS,
+      rowPlan: [
+        { prompt: 0, seed: null },
+        { prompt: 0, seed: null },
+        { prompt: 0, seed: 3 },
+      ],
+      logitBias: new Map([[2, -6]]),
+      temperature: 0.01,
+    });
+    expect(r.responses.map((row) => row[0])).toEqual([2, 2, 2]);
+    r.dispose();
+  });
+
+  it("returnLogprobs 'sampled': the same tokens, the sampled rows' logprobs, 0 on greedy rows", async () => {
+    const model = new ScriptedFakeModel(8, nextToken);
+    const opts = { maxNewTokens: 3, seed: 1, pairs: true, eosTokenId: EOS, temperature: 2 };
+    const all = await generate(model, prompts, { ...opts, returnLogprobs: true });
+    const sampledOnly = await generate(model, prompts, { ...opts, returnLogprobs: 'sampled' });
+    expect(sampledOnly.responses).toEqual(all.responses);
+    const a = all.logprobs?.arraySync() as number[][];
+    const b = sampledOnly.logprobs?.arraySync() as number[][];
+    expect(b.slice(0, 2)).toEqual(a.slice(0, 2));
+    expect(
+      b
+        .slice(2)
+        .flat()
+        .every((v) => v === 0),
+    ).toBe(true);
+    expect(
+      a
+        .slice(2)
+        .flat()
+        .some((v) => v !== 0),
+    ).toBe(true);
+    all.dispose();
+    sampledOnly.dispose();
+  });
+
   it('rejects bad prompts and options with typed errors', async () => {
     const model = new ScriptedFakeModel(8, nextToken);
     const ok = { maxNewTokens: 2, seed: 1, eosTokenId: EOS };
@@ -246,5 +290,28 @@ describe('rolloutGenerator (core GenerateFn adapter)', () => {
     }
     tf.dispose([batch.inputIds, batch.attentionMask]);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("returnLogprobs 'sampled' leaves the greedy block without logprobs", async () => {
+    const model = new ScriptedFakeModel(8, nextToken);
+    const generateFn = rolloutGenerator(model, {
+      maxNewTokens: 3,
+      temperature: 0.01,
+      eosTokenId: EOS,
+      returnLogprobs: 'sampled',
+    });
+    const batch = {
+      inputIds: tf.tensor2d(prompts.inputIds, undefined, 'int32'),
+      attentionMask: tf.tensor2d(prompts.attentionMask, undefined, 'int32'),
+    };
+    const rollout = await generateFn(batch, { samplesPerPrompt: 1, greedy: true, seed: 5 });
+    expect(rollout.sampled.logprobs?.shape).toEqual([2, 3]);
+    expect(rollout.greedy?.logprobs).toBeUndefined();
+    for (const part of [rollout.sampled, rollout.greedy]) {
+      tf.dispose(
+        [part?.inputIds, part?.attentionMask, part?.logprobs].filter((t) => t !== undefined),
+      );
+    }
+    tf.dispose([batch.inputIds, batch.attentionMask]);
   });
 });

@@ -16,6 +16,7 @@ import {
 } from '../src/kernels/hostSoftmax.js';
 import {
   jsSamplingKernels,
+  massUnits,
   type SamplingKernels,
   wasmSamplingKernels,
 } from '../src/kernels/samplingKernels.js';
@@ -205,6 +206,7 @@ describe('sampling kernels: WebAssembly vs the JS twin', () => {
       expect(wasm.minAbove(V)).toBe(js.minAbove(V));
       const t = [0.7, 1, 1e-3][trial % 3] as number;
       const sw = wasm.exps(V, max, t);
+      const weightsAfterExps = Float64Array.from(wasm.weights);
       const sj = js.exps(V, max, t);
       expect(Math.abs(sw - sj)).toBeLessThanOrEqual(1e-14 * sj);
       for (let v = 0; v < V; v++) {
@@ -213,15 +215,26 @@ describe('sampling kernels: WebAssembly vs the JS twin', () => {
         expect(a === 0).toBe(b === 0); // the same zeros: below e^-708 and -Infinity
         expect(Math.abs(a - b)).toBeLessThanOrEqual(4.5e-16 * b);
       }
-      // buckets and masses from the same weights: bit for bit
-      js.weights.set(wasm.weights);
+      // nucleusExps: the same weights as exps, and buckets / masses as the JS rule gives
+      // from those weights (the twin's own weights may differ in the last bit)
       const span = (max - js.minAbove(V)) / t;
-      const scale = span > 0 ? 64 / Math.min(span, 64) : 0;
-      const qw = wasm.bucketMasses(V, max, scale / t, 2 ** 40);
-      const qj = js.bucketMasses(V, max, scale / t, 2 ** 40);
-      expect(qw).toBe(qj);
-      expect(Array.from(wasm.buckets)).toEqual(Array.from(js.buckets));
-      expect(Array.from(wasm.mass)).toEqual(Array.from(js.mass));
+      const perNat = (span > 0 ? 64 / Math.min(span, 64) : 0) / t;
+      const qw = wasm.nucleusExps(V, max, t, perNat, 2 ** 40);
+      const qj = js.nucleusExps(V, max, t, perNat, 2 ** 40);
+      expect(Math.abs(qw - qj)).toBeLessThanOrEqual(V); // one unit per weight at most
+      const mass = new Float64Array(64);
+      for (let v = 0; v < V; v++) {
+        const w = wasm.weights[v] as number;
+        expect(w).toBe(weightsAfterExps[v]);
+        const b = w === 0 ? 64 : Math.min(Math.trunc((max - (row[v] as number)) * perNat), 63);
+        expect(wasm.buckets[v]).toBe(b);
+        if (b < 64) mass[b] = (mass[b] as number) + massUnits(w, 2 ** 40);
+      }
+      expect(Array.from(wasm.mass)).toEqual(Array.from(mass));
+      expect(qw).toBe(mass.reduce((a, b) => a + b, 0));
+      // the kept passes on the same weights and buckets: bit for bit
+      js.weights.set(wasm.weights);
+      js.buckets.set(wasm.buckets);
       for (const cut of [0, 3, 17, 63]) {
         const total = js.keptTotal(V, cut);
         expect(wasm.keptTotal(V, cut)).toBe(total);

@@ -224,8 +224,8 @@ export class TokenSampler {
     }
     const max = k.max(n);
     if (!Number.isFinite(max)) rejectRow(row);
-    k.exps(n, max, temperature);
     if (topP >= 1) {
+      k.exps(n, max, temperature);
       for (let j = 0; j < n; j++) k.buckets[j] = (k.weights[j] as number) > 0 ? 0 : k.noBucket;
       return { n, ids, cut: 0, max };
     }
@@ -242,8 +242,9 @@ export class TokenSampler {
     const k = this.k;
     const span = Math.min((max - lowest) / t, MAX_BUCKET_SPAN);
     const scale = span > 0 ? CUT_BUCKETS / span : 0;
-    // bucket = floor((max - l) / T * scale), as (max - l) * (scale / T): monotone in l either way
-    const threshold = topP * k.bucketMasses(n, max, scale / t, this.massScale);
+    // the weights and, in the same pass, bucket = trunc((max - l) * scale / T) (>= 0, so the
+    // floor; monotone in l) with the exact masses
+    const threshold = topP * k.nucleusExps(n, max, t, scale / t, this.massScale);
     // The bucket holding the cut: the first whose cumulative mass reaches the threshold.
     let cut = 0;
     let before = 0; // exact mass of the buckets before `cut`

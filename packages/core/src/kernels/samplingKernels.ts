@@ -46,12 +46,18 @@ export interface SamplingKernels {
   /** Fills weights[0..n) and returns their sum (NaN when a logit is NaN). */
   exps(n: number, max: number, temperature: number): number;
   /**
-   * Fills buckets[0..n) with min(trunc((max - logit) * perNat), last) and
-   * `mass` with the per-bucket sums of massUnits(weight, massScale) over the
-   * candidates of positive weight (the others get `noBucket`); returns the
-   * total of those units (exact: integers below 2^53).
+   * `exps`, and in the same pass the top-p buckets: buckets[j] =
+   * min(trunc((max - logit) * perNat), last) (`noBucket` where the weight is
+   * 0) and `mass` = the per-bucket sums of massUnits(weight, massScale).
+   * Returns the total of those units (exact: integers below 2^53).
    */
-  bucketMasses(n: number, max: number, perNat: number, massScale: number): number;
+  nucleusExps(
+    n: number,
+    max: number,
+    temperature: number,
+    perNat: number,
+    massScale: number,
+  ): number;
   /** Sum of weights[j] over the kept candidates j < n (buckets[j] <= cut), in ascending j. */
   keptTotal(n: number, cut: number): number;
   /**
@@ -99,21 +105,35 @@ export function jsSamplingKernels(size: number, bucketCount: number): SamplingKe
       }
       return chosen;
     },
-    bucketMasses(n, max, perNat, massScale) {
+    nucleusExps(n, max, t, perNat, massScale) {
+      expsTail(logits, weights, 0, n, max, t, 0);
       slots.fill(0);
-      const last = bucketCount - 1;
-      for (let j = 0; j < n; j++) {
-        const w = weights[j] as number;
-        const b =
-          w === 0
-            ? bucketCount
-            : Math.min(Math.trunc((max - (logits[j] as number)) * perNat), last);
-        buckets[j] = b;
-        slots[b] = (slots[b] as number) + massUnits(w, massScale);
-      }
+      bucketTail(logits, weights, buckets, slots, 0, n, max, perNat, massScale);
       return sumOf(mass);
     },
   };
+}
+
+/** The bucket pass of nucleusExps over candidates [from, n), in JS. */
+function bucketTail(
+  logits: Float32Array,
+  weights: Float64Array,
+  buckets: Int32Array,
+  slots: Float64Array,
+  from: number,
+  n: number,
+  max: number,
+  perNat: number,
+  massScale: number,
+): void {
+  const none = slots.length - 1;
+  const last = none - 1;
+  for (let j = from; j < n; j++) {
+    const w = weights[j] as number;
+    const b = w === 0 ? none : Math.min(Math.trunc((max - (logits[j] as number)) * perNat), last);
+    buckets[j] = b;
+    slots[b] = (slots[b] as number) + massUnits(w, massScale);
+  }
 }
 
 function sumOf(a: Float64Array): number {
@@ -201,38 +221,53 @@ function scaledExps(): WasmFunction {
 }
 
 /**
- * Branch-free: every candidate adds its units to a slot, the zero weights
- * (q = 0) to the extra slot `none`; no running total (a serial add chain):
- * the caller sums the slots.
+ * scaledExps plus the top-p buckets in the same pass (no second read of the
+ * row): per pair, b = min(trunc_sat((l - max) * -perNat), last), noBucket
+ * where the weight is 0 (the s < -708 mask, 32-bit lanes by a shuffle), and
+ * mass[b] += floor(w * massScale + 1/2) lane by lane. The zero weights add 0
+ * to the extra slot noBucket.
  */
-function bucketMass(): WasmFunction {
-  const [X, W, COUNT, MAX, PER_NAT, MSCALE, LAST, B, MASS, NONE] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const [WJ, BI, ADDR] = [10, 11, 12];
-  // b = trunc_sat((max - l) * perNat) (>= 0, so the floor; +Infinity saturates), then
-  // min(b, last), then none where w == 0 (a -Infinity logit's NaN product converts to 0
-  // and is replaced): integer selects, no branch, no trapping conversion
-  const code: number[][] = [...loopHead(COUNT), op.get(B), op.get(NONE)];
-  code.push(op.get(MAX), op.get(X), op.f32Load, op.f64PromoteF32, op.f64Sub, op.get(PER_NAT));
-  code.push(op.f64Mul, op.i32TruncSatF64S, op.tee(BI), op.get(LAST), op.get(BI), op.get(LAST));
-  code.push(op.i32LtS, op.select, op.get(W), op.f64Load, op.tee(WJ), op.f64Const(0), op.f64Eq);
-  code.push(op.select, op.tee(BI), op.i32Store);
-  // mass[b] += floor(w * massScale + 0.5)
-  code.push(op.get(MASS), op.get(BI), op.i32Const(3), op.i32Shl, op.i32Add, op.tee(ADDR));
-  code.push(op.get(ADDR), op.f64Load, op.get(WJ), op.get(MSCALE), op.f64Mul, op.f64Const(0.5));
-  code.push(op.f64Add, op.f64Floor, op.f64Add, op.f64Store);
-  for (const [ptr, bytes] of [
-    [X, 4],
-    [W, 8],
-    [B, 4],
-  ] as const)
-    code.push(op.get(ptr), op.i32Const(bytes), op.i32Add, op.set(ptr));
-  code.push(...loopTail(COUNT));
+function nucleusExps(): WasmFunction {
+  const [X, COUNT, SHIFT_ARG, DIV_ARG, OUT, NEG_PER_NAT, MS, LAST, NONE, B_OUT, MASS] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+  ];
+  const [ADDR] = [11];
+  const [ACC, SHIFT, DIV, S, E, D, NPN, MSV, LASTV, NONEV, HALF, BV, Q, Z, TMP] = [
+    12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26,
+  ];
+  const { c, code: consts } = expConsts(TMP + EXP_TEMPS);
+  const code: number[][] = [...consts, op.get(SHIFT_ARG), op.f64x2Splat, op.set(SHIFT)];
+  code.push(op.get(DIV_ARG), op.f64x2Splat, op.set(DIV), op.f64x2Const(0), op.set(ACC));
+  code.push(op.get(NEG_PER_NAT), op.f64x2Splat, op.set(NPN), op.get(MS), op.f64x2Splat);
+  code.push(op.set(MSV), op.get(LAST), op.i32x4Splat, op.set(LASTV), op.get(NONE));
+  code.push(op.i32x4Splat, op.set(NONEV), op.f64x2Const(0.5), op.set(HALF), ...loopHead(COUNT));
+  // d = x - max, s = d / T, w = exp(s) (0 where s < -708: mask Z)
+  code.push(...loadPair(X, SHIFT), op.tee(D), op.get(DIV), op.f64x2Div, op.tee(S));
+  code.push(...expCode(c, TMP), op.get(S), op.get(c.min), op.f64x2Lt, op.tee(Z));
+  code.push(op.v128AndNot, op.set(E), op.get(OUT), op.get(E), op.store);
+  code.push(op.get(OUT), op.i32Const(16), op.i32Add, op.set(OUT));
+  code.push(op.get(ACC), op.get(E), op.f64x2Add, op.set(ACC));
+  // buckets of the two lanes, stored as two int32
+  code.push(op.get(B_OUT), op.get(NONEV), op.get(D), op.get(NPN), op.f64x2Mul);
+  code.push(op.i32x4TruncSatF64x2Zero, op.get(LASTV), op.i32x4MinS, op.get(Z), op.get(Z));
+  code.push(op.i8x16Shuffle([0, 1, 2, 3, 8, 9, 10, 11, 0, 1, 2, 3, 8, 9, 10, 11]));
+  code.push(op.v128Bitselect, op.tee(BV), op.store64Lane0);
+  code.push(op.get(B_OUT), op.i32Const(8), op.i32Add, op.set(B_OUT));
+  // q = floor(w * massScale + 1/2); mass[b] += q per lane
+  code.push(op.get(E), op.get(MSV), op.f64x2Mul, op.get(HALF), op.f64x2Add, op.f64x2Floor);
+  code.push(op.set(Q));
+  for (const lane of [0, 1]) {
+    code.push(op.get(MASS), op.get(BV), op.i32x4Lane(lane), op.i32Const(3), op.i32Shl);
+    code.push(op.i32Add, op.tee(ADDR), op.get(ADDR), op.f64Load, op.get(Q));
+    code.push(op.f64x2Lane(lane), op.f64Add, op.f64Store);
+  }
+  code.push(...loopTail(COUNT), ...laneSum(ACC));
   return {
-    name: 'bucketMass',
-    params: [I32, I32, I32, F64, F64, F64, I32, I32, I32, I32],
-    results: [],
-    locals: [F64, I32, I32],
-    v128Locals: 0,
+    name: 'nucleusExps',
+    params: [I32, I32, F64, F64, I32, F64, F64, I32, I32, I32, I32],
+    results: [F64],
+    locals: [I32],
+    v128Locals: 15 + EXP_TEMPS + EXP_CONSTS,
     code,
   };
 }
@@ -283,18 +318,19 @@ interface SamplingExports {
   maxOrNaN(x: number, groups: number): number;
   minAboveF32(x: number, groups: number): number;
   scaledExps(x: number, pairs: number, shift: number, div: number, out: number): number;
-  bucketMass(
+  nucleusExps(
     x: number,
-    w: number,
-    count: number,
-    max: number,
-    perNat: number,
+    pairs: number,
+    shift: number,
+    div: number,
+    out: number,
+    negPerNat: number,
     massScale: number,
     last: number,
+    none: number,
     buckets: number,
     mass: number,
-    none: number,
-  ): void;
+  ): number;
   keptTotal(w: number, buckets: number, count: number, cut: number): number;
   keptWalk(w: number, buckets: number, count: number, cut: number, target: number): number;
 }
@@ -304,7 +340,7 @@ let compiled: object | null | undefined;
 function samplingModule(): object | null {
   if (compiled === undefined) {
     const bytes = moduleBytes(
-      [maxOrNaN(), minAboveF32(), scaledExps(), bucketMass(), keptTotal(), keptWalk()],
+      [maxOrNaN(), minAboveF32(), scaledExps(), nucleusExps(), keptTotal(), keptWalk()],
       false,
     );
     compiled = WA?.validate(bytes) ? new WA.Module(bytes) : null;
@@ -345,11 +381,14 @@ export function wasmSamplingKernels(size: number, bucketCount: number): Sampling
     },
     keptTotal: (n, cut) => k.keptTotal(at.weights, at.buckets, n, cut),
     keptWalk: (n, cut, target) => k.keptWalk(at.weights, at.buckets, n, cut, target),
-    bucketMasses(n, max, perNat, massScale) {
+    nucleusExps(n, max, t, perNat, massScale) {
       slots.fill(0);
       const last = bucketCount - 1;
       const { logits: x, weights: w, buckets: b, mass: m } = at;
-      k.bucketMass(x, w, n, max, perNat, massScale, last, b, m, bucketCount);
+      const pairs = n >> 1;
+      k.nucleusExps(x, pairs, max, t, w, -perNat, massScale, last, bucketCount, b, m);
+      expsTail(logits, weights, 2 * pairs, n, max, t, 0);
+      bucketTail(logits, weights, buckets, slots, 2 * pairs, n, max, perNat, massScale);
       return sumOf(mass);
     },
   };

@@ -137,6 +137,12 @@ export const op = {
   f64x2Mul: simd(0xf2),
   f64x2Max: simd(0xf5),
   f64x2Pmax: simd(0xf7),
+  f64x2Floor: simd(0x75),
+  i32x4MinS: simd(0xb6),
+  i32x4Splat: simd(0x11),
+  i32x4Lane: (lane: number) => simd(0x1b, lane),
+  /** i8x16.shuffle with the 16 byte indices (0-31 over both operands). */
+  i8x16Shuffle: (lanes: number[]) => simd(0x0d, ...lanes),
   i32x4TruncSatF64x2Zero: simd(0xfc),
   f32x4Const,
   f64x2Const,

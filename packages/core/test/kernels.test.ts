@@ -235,7 +235,12 @@ describe('sampling kernels: WebAssembly vs the JS twin', () => {
       // the kept passes on the same weights and buckets: bit for bit
       js.weights.set(wasm.weights);
       js.buckets.set(wasm.buckets);
-      for (const cut of [0, 3, 17, 63]) {
+      for (const cut of [0, 3, 17, 63, 64]) {
+        const members = Array.from(js.inBucket(V, cut));
+        expect(members).toEqual(
+          Array.from(wasm.buckets.keys()).filter((j) => wasm.buckets[j] === cut),
+        );
+        expect(Array.from(wasm.inBucket(V, cut))).toEqual(members);
         const total = js.keptTotal(V, cut);
         expect(wasm.keptTotal(V, cut)).toBe(total);
         for (const u of [0, 0.25, 0.999999]) {

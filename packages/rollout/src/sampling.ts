@@ -254,9 +254,11 @@ export class TokenSampler {
       before += m;
     }
     // Sort that bucket's tokens in canonical order (candidate positions keep the id order).
-    let m = 0;
-    for (let j = 0; j < n; j++) {
-      if (k.buckets[j] === cut) this.keys[m++] = this.orderKeys.pack(this.bits[j] as number, j);
+    const members = k.inBucket(n, cut);
+    const m = members.length;
+    for (let r = 0; r < m; r++) {
+      const j = members[r] as number;
+      this.keys[r] = this.orderKeys.pack(this.bits[j] as number, j);
     }
     const keys = this.keys.subarray(0, m);
     keys.sort();

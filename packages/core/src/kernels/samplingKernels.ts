@@ -58,8 +58,14 @@ export interface SamplingKernels {
     perNat: number,
     massScale: number,
   ): number;
-  /** Sum of weights[j] over the kept candidates j < n (buckets[j] <= cut), in ascending j. */
+  /**
+   * Sum of weights[j] over the kept candidates j < n (buckets[j] <= cut), in
+   * two lanes (even j and odd j, each ascending; then their sum and an odd
+   * last one): the order of the f64x2 kernel, which the JS twin follows.
+   */
   keptTotal(n: number, cut: number): number;
+  /** The candidates j < n in bucket `cut`, ascending (a view, valid until the next call). */
+  inBucket(n: number, cut: number): Int32Array;
   /**
    * The first kept candidate (ascending j) whose cumulative weight exceeds
    * `target`, else the last kept one; -1 when none is kept.
@@ -79,6 +85,7 @@ export function jsSamplingKernels(size: number, bucketCount: number): SamplingKe
   const buckets = new Int32Array(size);
   const slots = new Float64Array(bucketCount + 1); // the last one collects the zero weights' 0s
   const mass = slots.subarray(0, bucketCount);
+  const members = new Int32Array(size);
   return {
     size,
     logits,
@@ -90,9 +97,19 @@ export function jsSamplingKernels(size: number, bucketCount: number): SamplingKe
     minAbove: (n) => minAboveTail(logits, 0, n, Number.POSITIVE_INFINITY),
     exps: (n, max, t) => expsTail(logits, weights, 0, n, max, t, 0),
     keptTotal(n, cut) {
-      let total = 0;
-      for (let j = 0; j < n; j++) if ((buckets[j] as number) <= cut) total += weights[j] as number;
-      return total;
+      let even = 0;
+      let odd = 0;
+      let j = 0;
+      for (; j + 1 < n; j += 2) {
+        if ((buckets[j] as number) <= cut) even += weights[j] as number;
+        if ((buckets[j + 1] as number) <= cut) odd += weights[j + 1] as number;
+      }
+      return keptTail(weights, buckets, j, n, cut, even + odd);
+    },
+    inBucket(n, cut) {
+      let m = 0;
+      for (let j = 0; j < n; j++) if (buckets[j] === cut) members[m++] = j;
+      return members.subarray(0, m);
     },
     keptWalk(n, cut, target) {
       let cumulative = 0;
@@ -134,6 +151,19 @@ function bucketTail(
     buckets[j] = b;
     slots[b] = (slots[b] as number) + massUnits(w, massScale);
   }
+}
+
+/** keptTotal's odd last candidate, added after the two lanes. */
+function keptTail(
+  w: Float64Array,
+  b: Int32Array,
+  from: number,
+  n: number,
+  cut: number,
+  total: number,
+): number {
+  for (let j = from; j < n; j++) if ((b[j] as number) <= cut) total += w[j] as number;
+  return total;
 }
 
 function sumOf(a: Float64Array): number {
@@ -272,20 +302,52 @@ function nucleusExps(): WasmFunction {
   };
 }
 
-/** Branch-free over the kept test (select), which a JS loop mispredicts on ~10% of tokens. */
+/**
+ * Two candidates per step: their buckets (an int32 pair, splatted) <= cut
+ * gives a lane mask, widened to 64 bits, that keeps or zeroes each weight.
+ * Branch-free (a JS loop mispredicts the kept test on ~10% of tokens).
+ */
 function keptTotal(): WasmFunction {
-  const [W, B, COUNT, CUT, TOTAL] = [0, 1, 2, 3, 4];
-  const code: number[][] = [op.f64Const(0), op.set(TOTAL), ...loopHead(COUNT)];
-  code.push(op.get(TOTAL), op.get(W), op.f64Load, op.f64Const(0), op.get(B), op.i32Load);
-  code.push(op.get(CUT), op.i32LeS, op.select, op.f64Add, op.set(TOTAL));
-  code.push(op.get(W), op.i32Const(8), op.i32Add, op.set(W));
-  code.push(op.get(B), op.i32Const(4), op.i32Add, op.set(B), ...loopTail(COUNT), op.get(TOTAL));
+  const [W, B, COUNT, CUT, ACC, CUTV] = [0, 1, 2, 3, 4, 5];
+  const code: number[][] = [op.f64x2Const(0), op.set(ACC), op.get(CUT), op.i32x4Splat];
+  code.push(op.set(CUTV), ...loopHead(COUNT), op.get(ACC), op.get(W), op.load, op.get(B));
+  code.push(op.load64Splat, op.get(CUTV), op.i32x4LeS, op.i64x2ExtendLowI32x4, op.v128And);
+  code.push(op.f64x2Add, op.set(ACC), op.get(W), op.i32Const(16), op.i32Add, op.set(W));
+  code.push(op.get(B), op.i32Const(8), op.i32Add, op.set(B), ...loopTail(COUNT));
+  code.push(...laneSum(ACC));
   return {
     name: 'keptTotal',
     params: [I32, I32, I32, I32],
     results: [F64],
-    locals: [F64],
-    v128Locals: 0,
+    v128Locals: 2,
+    code,
+  };
+}
+
+/**
+ * The candidates in bucket `cut`, written as int32 indices at `out`; four
+ * buckets per step, skipped unless one of them matches (the cut bucket holds
+ * few of the row's tokens). Returns how many.
+ */
+function inBucket(): WasmFunction {
+  const [B, COUNT, CUT, OUT, M, J, V, CUTV] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const code: number[][] = [op.i32Const(0), op.set(M), op.i32Const(0), op.set(J)];
+  code.push(op.get(CUT), op.i32x4Splat, op.set(CUTV), ...loopHead(COUNT), op.get(B), op.load);
+  code.push(op.tee(V), op.get(CUTV), op.i32x4Eq, op.v128AnyTrue, op.ifVoid);
+  for (let lane = 0; lane < 4; lane++) {
+    code.push(op.get(V), op.i32x4Lane(lane), op.get(CUT), op.i32Eq, op.ifVoid);
+    code.push(op.get(OUT), op.get(M), op.i32Const(2), op.i32Shl, op.i32Add, op.get(J));
+    code.push(op.i32Const(lane), op.i32Add, op.i32Store4, op.get(M), op.i32Const(1));
+    code.push(op.i32Add, op.set(M), op.end);
+  }
+  code.push(op.end, op.get(J), op.i32Const(4), op.i32Add, op.set(J));
+  code.push(op.get(B), op.i32Const(16), op.i32Add, op.set(B), ...loopTail(COUNT), op.get(M));
+  return {
+    name: 'inBucket',
+    params: [I32, I32, I32, I32],
+    results: [I32],
+    locals: [I32, I32],
+    v128Locals: 2,
     code,
   };
 }
@@ -331,7 +393,8 @@ interface SamplingExports {
     buckets: number,
     mass: number,
   ): number;
-  keptTotal(w: number, buckets: number, count: number, cut: number): number;
+  keptTotal(w: number, buckets: number, pairs: number, cut: number): number;
+  inBucket(buckets: number, groups: number, cut: number, out: number): number;
   keptWalk(w: number, buckets: number, count: number, cut: number, target: number): number;
 }
 
@@ -340,7 +403,7 @@ let compiled: object | null | undefined;
 function samplingModule(): object | null {
   if (compiled === undefined) {
     const bytes = moduleBytes(
-      [maxOrNaN(), minAboveF32(), scaledExps(), nucleusExps(), keptTotal(), keptWalk()],
+      [maxOrNaN(), minAboveF32(), scaledExps(), nucleusExps(), keptTotal(), keptWalk(), inBucket()],
       false,
     );
     compiled = WA?.validate(bytes) ? new WA.Module(bytes) : null;
@@ -354,9 +417,10 @@ const align16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
 export function wasmSamplingKernels(size: number, bucketCount: number): SamplingKernels | null {
   const module = samplingModule();
   if (module === null || WA === undefined) return null;
-  const at = { logits: 0, weights: align16(4 * size), buckets: 0, mass: 0, end: 0 };
+  const at = { logits: 0, weights: align16(4 * size), buckets: 0, members: 0, mass: 0, end: 0 };
   at.buckets = at.weights + align16(8 * size);
-  at.mass = at.buckets + align16(4 * size);
+  at.members = at.buckets + align16(4 * size);
+  at.mass = at.members + align16(4 * size);
   at.end = at.mass + 8 * (bucketCount + 1); // + the zero weights' slot
   const memory = new WA.Memory({ initial: Math.max(1, Math.ceil(at.end / 65536)) });
   const k = new WA.Instance(module, { env: { memory } }).exports as unknown as SamplingExports;
@@ -364,6 +428,7 @@ export function wasmSamplingKernels(size: number, bucketCount: number): Sampling
   const logits = new Float32Array(buffer, at.logits, size);
   const weights = new Float64Array(buffer, at.weights, size);
   const buckets = new Int32Array(buffer, at.buckets, size);
+  const members = new Int32Array(buffer, at.members, size);
   const slots = new Float64Array(buffer, at.mass, bucketCount + 1);
   const mass = slots.subarray(0, bucketCount);
   return {
@@ -379,7 +444,17 @@ export function wasmSamplingKernels(size: number, bucketCount: number): Sampling
       const sum = k.scaledExps(at.logits, n >> 1, max, t, at.weights);
       return expsTail(logits, weights, n & ~1, n, max, t, sum);
     },
-    keptTotal: (n, cut) => k.keptTotal(at.weights, at.buckets, n, cut),
+    keptTotal(n, cut) {
+      const pairs = n >> 1;
+      const total = k.keptTotal(at.weights, at.buckets, pairs, cut);
+      return keptTail(weights, buckets, 2 * pairs, n, cut, total);
+    },
+    inBucket(n, cut) {
+      const groups = n >> 2;
+      let m = k.inBucket(at.buckets, groups, cut, at.members);
+      for (let j = 4 * groups; j < n; j++) if (buckets[j] === cut) members[m++] = j;
+      return members.subarray(0, m);
+    },
     keptWalk: (n, cut, target) => k.keptWalk(at.weights, at.buckets, n, cut, target),
     nucleusExps(n, max, t, perNat, massScale) {
       slots.fill(0);

@@ -139,6 +139,12 @@ export const op = {
   f64x2Pmax: simd(0xf7),
   f64x2Floor: simd(0x75),
   i32x4MinS: simd(0xb6),
+  i32x4Eq: simd(0x37),
+  i32x4LeS: simd(0x3d),
+  v128And: simd(0x4e),
+  v128AnyTrue: simd(0x53),
+  i32Eq: [0x46],
+  i32Store4: [0x36, 2, 0],
   i32x4Splat: simd(0x11),
   i32x4Lane: (lane: number) => simd(0x1b, lane),
   /** i8x16.shuffle with the 16 byte indices (0-31 over both operands). */

@@ -68,16 +68,10 @@ export function gradientFromProbabilities(
   V: number,
 ): tf.Tensor2D {
   const x = hostView(p) as Float32Array;
-  for (let r = 0; r < n; r++) {
-    const t = targets[s + r] as number;
-    const d = dy[s + r] as number;
-    if (t === NO_TARGET || d === 0) {
-      x.fill(0, r * V, (r + 1) * V);
-      continue;
-    }
-    scaleRow(x, r * V, V, -d);
-    x[r * V + t] = (x[r * V + t] as number) + d;
-  }
+  forEachGradientRow(x, targets, dy, s, n, V, (o, d, t) => {
+    scaleRow(x, o, V, -d);
+    x[o + t] = (x[o + t] as number) + d;
+  });
   return p;
 }
 
@@ -98,11 +92,26 @@ export function writeChunkGradient(
   // one [n, V] buffer instead of two at the backward's peak; each element is read before
   // it is written, so the values are those of a separate output
   const x = hostView(logits) as Float32Array;
+  forEachGradientRow(x, targets, dy, s, n, V, (o, d, t, r) => {
+    writeLogprobGradRow(x, x, o, V, lse[s + r] as number, d, t);
+  });
+  return logits;
+}
+
+/** Zeroes the chunk's rows without a target or weight; hands the others to `write` (offset, dy, target, row). */
+function forEachGradientRow(
+  x: Float32Array,
+  targets: Int32Array,
+  dy: ArrayLike<number>,
+  s: number,
+  n: number,
+  V: number,
+  write: (o: number, d: number, t: number, r: number) => void,
+): void {
   for (let r = 0; r < n; r++) {
     const t = targets[s + r] as number;
     const d = dy[s + r] as number;
     if (t === NO_TARGET || d === 0) x.fill(0, r * V, (r + 1) * V);
-    else writeLogprobGradRow(x, x, r * V, V, lse[s + r] as number, d, t);
+    else write(r * V, d, t, r);
   }
-  return logits;
 }

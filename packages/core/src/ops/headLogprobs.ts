@@ -88,8 +88,6 @@ export function logprobsFromHidden(
   const chunks = rowChunks(M, V, options.maxChunkElements);
   const lse = new Float64Array(M);
   const frozen = head.frozen === true;
-  const gatherActive = (h: tf.Tensor2D): tf.Tensor2D =>
-    active ? tf.gather(h, tf.tensor1d(active, 'int32')) : h;
   const keep =
     options.tensorOps !== true &&
     ['wasm', 'cpu'].includes(tf.getBackend()) &&
@@ -98,7 +96,9 @@ export function logprobsFromHidden(
     const h = hIn as tf.Tensor2D;
     const values = new Float32Array(N);
     const rows = active ? new Float32Array(M) : values;
-    const hActive = tf.tidy(() => gatherActive(h));
+    const hActive = active
+      ? (tf.tidy(() => tf.gather(h, tf.tensor1d(active, 'int32'))) as tf.Tensor2D)
+      : h;
     const kept: tf.Tensor[] = []; // per chunk: its probabilities, for the backward
     const holder = keep ? allocateHost([2 * V + 1]) : null; // float64 exps of one row
     try {
@@ -117,9 +117,10 @@ export function logprobsFromHidden(
           logits.dispose();
         }
       }
-      // weightT too: the caller may free it before the backward. The engine
-      // keeps its own references to what is saved (none when no gradient is taped).
-      save([h, head.weight, head.weightT, ...kept]);
+      // the gathered rows (the backward needs no others), weightT too: the caller may
+      // free it before the backward. The engine keeps its own references to what is
+      // saved (none when no gradient is taped).
+      save([hActive, head.weight, head.weightT, ...kept]);
     } finally {
       if (hActive !== h) hActive.dispose();
       holder?.dispose();
@@ -132,7 +133,7 @@ export function logprobsFromHidden(
     return {
       value: tf.tensor1d(values),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [hs, ws, wT, ...probabilities] = saved as tf.Tensor2D[] as [
+        const [hActive, ws, wT, ...probabilities] = saved as tf.Tensor2D[] as [
           tf.Tensor2D,
           tf.Tensor2D,
           tf.Tensor2D,
@@ -140,36 +141,31 @@ export function logprobsFromHidden(
         ];
         const dyAll = dy.dataSync();
         const d = active ? Float32Array.from(active, (n) => dyAll[n] as number) : dyAll;
-        const hActive = tf.tidy(() => gatherActive(hs));
         const dHParts: tf.Tensor2D[] = [];
         let dWT: tf.Tensor2D | null = null; // [H, V], accumulated over chunks
-        try {
-          for (const [c, [s, e]] of chunks.entries()) {
-            const [dHc, next = null] = tf.tidy((): [tf.Tensor2D, tf.Tensor2D?] => {
-              const hc = tf.slice(hActive, [s, 0], [e - s, H]);
-              const p = probabilities[c];
-              const g = p
-                ? gradientFromProbabilities(p, compact, d, s, e - s, V)
-                : chunkGradient(
-                    tf.matMul(hc, wT) as tf.Tensor2D,
-                    compact,
-                    d,
-                    lse,
-                    s,
-                    e - s,
-                    V,
-                    options.tensorOps === true,
-                  );
-              if (frozen) return [tf.matMul(g, ws)];
-              const part = tf.matMul(tf.transpose(hc), g) as tf.Tensor2D; // [H, n] · [n, V]
-              return [tf.matMul(g, ws), dWT ? (tf.add(dWT, part) as tf.Tensor2D) : part];
-            });
-            dWT?.dispose();
-            dWT = next;
-            dHParts.push(dHc);
-          }
-        } finally {
-          if (hActive !== hs) hActive.dispose();
+        for (const [c, [s, e]] of chunks.entries()) {
+          const [dHc, next = null] = tf.tidy((): [tf.Tensor2D, tf.Tensor2D?] => {
+            const hc = tf.slice(hActive, [s, 0], [e - s, H]);
+            const p = probabilities[c];
+            const g = p
+              ? gradientFromProbabilities(p, compact, d, s, e - s, V)
+              : chunkGradient(
+                  tf.matMul(hc, wT) as tf.Tensor2D,
+                  compact,
+                  d,
+                  lse,
+                  s,
+                  e - s,
+                  V,
+                  options.tensorOps === true,
+                );
+            if (frozen) return [tf.matMul(g, ws)];
+            const part = tf.matMul(tf.transpose(hc), g) as tf.Tensor2D; // [H, n] · [n, V]
+            return [tf.matMul(g, ws), dWT ? (tf.add(dWT, part) as tf.Tensor2D) : part];
+          });
+          dWT?.dispose();
+          dWT = next;
+          dHParts.push(dHc);
         }
         const dH = scatterRows(dHParts, active, N, H);
         if (frozen) return [dH];

@@ -51,6 +51,7 @@ export {
   type CustomOpResult,
   customOp,
   entropyFromLogits,
+  firstScoredColumn,
   fullKL,
   hostView,
   type LMHead,

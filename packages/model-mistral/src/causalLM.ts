@@ -1,4 +1,5 @@
 import {
+  firstScoredColumn,
   type LogprobsOptions,
   logprobsFromHidden,
   NO_TARGET,
@@ -219,14 +220,7 @@ export class CausalLM implements Policy {
       });
     }
     const [B, T] = [ids.rows, ids.cols];
-    const from = options.fromColumn ?? 0;
-    if (!Number.isInteger(from) || from < 0 || from > T - 1) {
-      throw new RemaxError('E_INPUT', 'logprobsOf: fromColumn out of range', {
-        field: 'fromColumn',
-        value: from,
-        expected: `an integer in [0, ${T - 1}]`,
-      });
-    }
+    const from = firstScoredColumn(options.fromColumn, T, 'logprobsOf');
     const targets = new Int32Array(B * T).fill(NO_TARGET);
     for (let b = 0; b < B; b++)
       for (let t = from; t < T - 1; t++) targets[b * T + t] = ids.data[b * T + t + 1] as number;

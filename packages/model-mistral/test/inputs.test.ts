@@ -49,6 +49,34 @@ describe('inputs and config validation', () => {
     expect(d).toBe(0);
   });
 
+  it('logprobsOf with fromColumn: the same values from that column on, 0 before it; out of range is E_INPUT', () => {
+    const ids = [
+      [0, 3, 4, 16, 2],
+      [5, 6, 7, 8, 9],
+    ];
+    const mask = [
+      [0, 1, 1, 1, 1],
+      [1, 1, 1, 1, 1],
+    ];
+    const all = model.logprobsOf({ inputIds: ids, attentionMask: mask });
+    const part = model.logprobsOf({ inputIds: ids, attentionMask: mask }, { fromColumn: 2 });
+    const [a, p] = [all.arraySync(), part.arraySync()];
+    tf.dispose([all, part]);
+    p.forEach((row, b) => {
+      row.forEach((v, t) => {
+        if (t < 2) expect(v).toBe(0);
+        else expect(Math.abs(v - (a[b]?.[t] as number))).toBeLessThan(1e-6);
+      });
+    });
+    for (const fromColumn of [-1, 5, 1.5]) {
+      const e = thrown(() =>
+        model.logprobsOf({ inputIds: ids, attentionMask: mask }, { fromColumn }),
+      );
+      expect(isRemaxError(e, 'E_INPUT')).toBe(true);
+      expect(String(e)).toContain('fromColumn');
+    }
+  });
+
   it('bad inputs are typed errors naming the field and value', () => {
     const e1 = thrown(() => model.forward({ inputIds: [[1, 17]], attentionMask: [[1, 1]] }));
     expect(isRemaxError(e1, 'E_INPUT')).toBe(true);

@@ -7,3 +7,4 @@ export { type LMHead, logprobsFromHidden, NO_TARGET } from './headLogprobs.js';
 export { linear } from './linear.js';
 export { logprobsFromLogits } from './logprobs.js';
 export { type NextTokenScores, nextTokenScores } from './nextTokenScores.js';
+export { firstScoredColumn } from './targets.js';

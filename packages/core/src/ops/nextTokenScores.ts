@@ -1,10 +1,10 @@
-import { RemaxError } from '../errors.js';
 import { allocateHost, hostView } from '../kernels/hostMemory.js';
 import { scratchRow } from '../kernels/hostSoftmax.js';
 import { scoreRow } from '../kernels/scoreRows.js';
 import { tf } from '../tf.js';
 import type { Policy, TokenBatch } from '../types.js';
 import { type ChunkOptions, rowChunks } from './chunking.js';
+import { firstScoredColumn } from './targets.js';
 
 /** Per-position scores of a batch, each [B, T-1] (index t scores token t+1). */
 export interface NextTokenScores {
@@ -39,14 +39,7 @@ export function nextTokenScores(
   const [B, T] = batch.inputIds.shape as [number, number];
   const N = B * T;
   const ids = batch.inputIds.dataSync();
-  const from = options.fromColumn ?? 0;
-  if (!Number.isInteger(from) || from < 0 || from > T - 1) {
-    throw new RemaxError('E_INPUT', 'nextTokenScores: fromColumn out of range', {
-      field: 'fromColumn',
-      value: from,
-      expected: `an integer in [0, ${T - 1}]`,
-    });
-  }
+  const from = firstScoredColumn(options.fromColumn, T, 'nextTokenScores');
   // the rows the heads run on: columns [from, T-1) of every sequence (the last has no next token)
   const scored = new Int32Array(B * (T - 1 - from));
   for (let b = 0, m = 0; b < B; b++) for (let t = from; t < T - 1; t++) scored[m++] = b * T + t;

@@ -18,6 +18,7 @@ import { hostView, RemaxError, type Rng, tf } from '@remax/core';
 import type { DecodingCache, DecodingModel } from './model.js';
 import {
   type GenerateOptions,
+  logprobRows,
   type ResolvedGenerateOptions,
   resolveGenerateOptions,
 } from './options.js';
@@ -256,7 +257,7 @@ class Decoder {
     this.pad = opts.padTokenId ?? opts.eosTokenId[0] ?? 0;
     this.params = { temperature: opts.temperature, topK: opts.topK, topP: opts.topP };
     this.top = extras.topLogprobs > 0 ? plan.kinds.map(() => []) : null;
-    this.greedyLogprobs = opts.returnLogprobs === true || this.top !== null;
+    this.greedyLogprobs = logprobRows(opts.returnLogprobs).greedy || this.top !== null;
   }
 
   /**
@@ -483,7 +484,7 @@ class Decoder {
       Array.from(this.tokens.subarray(r * this.maxLength + P, r * this.maxLength + P + len)),
     );
     let logprobs: tf.Tensor2D | undefined;
-    if (this.opts.returnLogprobs !== false) {
+    if (logprobRows(this.opts.returnLogprobs).sampled) {
       const lp = new Float32Array(this.n * newTokens);
       const M = this.opts.maxNewTokens;
       for (let r = 0; r < this.n; r++)

@@ -65,6 +65,21 @@ export const GenerateOptionsSchema = z
   })
   .strict();
 
+/**
+ * Which row blocks carry log-probabilities for a `returnLogprobs` setting:
+ * `true` both, `'sampled'` the sampled rows only, `false` / unset none. The
+ * in-process and the remote rollout generators follow the same rule.
+ */
+export function logprobRows(returnLogprobs: boolean | 'sampled' | undefined): {
+  sampled: boolean;
+  greedy: boolean;
+} {
+  return {
+    sampled: returnLogprobs === true || returnLogprobs === 'sampled',
+    greedy: returnLogprobs === true,
+  };
+}
+
 /** What callers pass to `generate` (defaults applied later). */
 export type GenerateOptions = z.input<typeof GenerateOptionsSchema>;
 /** Validated options with defaults. */

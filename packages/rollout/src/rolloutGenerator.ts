@@ -2,7 +2,7 @@ import type { GenerateFn, Rollout, RolloutSequences, TokenBatch } from '@remax/c
 import { tf } from '@remax/core';
 import { type GenerateResult, generate } from './generate.js';
 import type { DecodingModel } from './model.js';
-import type { GenerateOptions } from './options.js';
+import { type GenerateOptions, logprobRows } from './options.js';
 
 /** Decoding settings fixed for a training run; the algorithm supplies seed, k and greedy per rollout. */
 export type RolloutSettings = Omit<
@@ -27,12 +27,11 @@ export function rolloutGenerator(model: DecodingModel, settings: RolloutSettings
     });
     try {
       const sampledRows = prompts.inputIds.shape[0] * request.samplesPerPrompt;
-      const sampled = rowsOf(result, 0, sampledRows, true);
+      const withLogprobs = logprobRows(settings.returnLogprobs);
+      const sampled = rowsOf(result, 0, sampledRows, withLogprobs.sampled);
       if (!request.greedy) return { sampled };
       const greedyRows = result.rowKinds.length - sampledRows;
-      // returnLogprobs 'sampled': the greedy rows' are not computed
-      const withLogprobs = settings.returnLogprobs === true;
-      return { sampled, greedy: rowsOf(result, sampledRows, greedyRows, withLogprobs) };
+      return { sampled, greedy: rowsOf(result, sampledRows, greedyRows, withLogprobs.greedy) };
     } finally {
       result.dispose();
     }

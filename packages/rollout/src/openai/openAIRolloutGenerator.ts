@@ -17,6 +17,7 @@ import {
   type TokenBatch,
   tf,
 } from '@remax/core';
+import { logprobRows } from '../options.js';
 import type { RolloutSettings } from '../rolloutGenerator.js';
 import { promptSeed } from '../seeds.js';
 import { type CompletionRow, readCompletion } from './completionAnswer.js';
@@ -72,10 +73,9 @@ export function openAIRolloutGenerator(
     const greedyRows = answers.slice(promptRows.length).flat();
     // In-process decoding runs until every row (sampled and greedy) finished: one width R for both blocks.
     const R = Math.max(1, ...[...sampledRows, ...greedyRows].map((r) => r.tokens.length));
-    const withLogprobs = settings.returnLogprobs !== undefined && settings.returnLogprobs !== false;
-    // as in-process: returnLogprobs 'sampled' leaves them off the greedy rows
+    const withLogprobs = logprobRows(settings.returnLogprobs); // the in-process rule
     const sampledPrompts = promptRows.flatMap((_, i) => new Array<number>(k).fill(i));
-    const sampled = toSequences(prompts, sampledPrompts, sampledRows, R, pad, withLogprobs);
+    const sampled = toSequences(prompts, sampledPrompts, sampledRows, R, pad, withLogprobs.sampled);
     if (!request.greedy) return { sampled };
     const greedy = toSequences(
       prompts,
@@ -83,7 +83,7 @@ export function openAIRolloutGenerator(
       greedyRows,
       R,
       pad,
-      settings.returnLogprobs === true,
+      withLogprobs.greedy,
     );
     return { sampled, greedy };
   };

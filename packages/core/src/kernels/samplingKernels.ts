@@ -1,19 +1,22 @@
 // The O(V) passes of the token sampler (rollout's sampling.ts) over one row of
 // candidate logits, twice: WebAssembly kernels on the sampler's own memory
-// (SIMD max / min / float64 exp, a scalar loop for the top-p buckets) and
-// their plain-JS twin, used where WebAssembly SIMD is missing and as the
-// reference in the agreement test. The sampler writes a row into `logits`,
-// then reads `weights`, `buckets` and `mass` back.
+// (SIMD max / min / float64 exp with the top-p buckets in the same pass, the
+// kept total, the cut bucket's members, the seeded walk) and their plain-JS
+// twin, used where WebAssembly SIMD is missing and as the reference in the
+// agreement test. The sampler writes a row into `logits`, then reads
+// `weights`, `buckets` and `mass` back.
 //
 // Why: in a rollout of 32000-token rows these passes were most of the time
-// spent outside the model (Math.exp alone ~10 ns per token, the kernel's exp
-// ~1 ns), so the sampler's own memory is a WebAssembly memory that the
-// kernels read and write in place, on any tfjs backend.
+// spent outside the model (the JS exps pass ~26 ns per token, the kernel's ~4
+// ns, measured on this 2-core machine), so the sampler's own memory is a
+// WebAssembly memory that the kernels read and write in place, on any tfjs
+// backend.
 
 import { F32, F64, I32, moduleBytes, op, WA, type WasmFunction } from './wasmAsm.js';
 import {
   EXP_CONSTS,
   EXP_TEMPS,
+  type ExpConsts,
   expCode,
   expConsts,
   laneSum,
@@ -31,11 +34,11 @@ export interface SamplingKernels {
   readonly size: number;
   /** The candidate logits (the caller writes them). */
   readonly logits: Float32Array;
-  /** Written by `exps`: exp((logit - max) / temperature), 0 below e^-708 and for -Infinity. */
+  /** Written by `exps` and `nucleusExps`: exp((logit - max) / temperature), 0 below e^-708 and for -Infinity. */
   readonly weights: Float64Array;
-  /** Written by `bucketMasses`: the top-p bucket of each candidate, `noBucket` where the weight is 0. */
+  /** Written by `nucleusExps`: the top-p bucket of each candidate, `noBucket` where the weight is 0. */
   readonly buckets: Int32Array;
-  /** Written by `bucketMasses`: the exact integer mass of each bucket. */
+  /** Written by `nucleusExps`: the exact integer mass of each bucket. */
   readonly mass: Float64Array;
   /** The value in `buckets` of a candidate outside every bucket (= mass.length). */
   readonly noBucket: number;
@@ -227,25 +230,58 @@ function minAboveF32(): WasmFunction {
   return { name: 'minAboveF32', params: [I32, I32], results: [F32], v128Locals: 4, code };
 }
 
+/** Locals of the weight pass that scaledExps and nucleusExps share (D, Z: optional tees). */
+interface WeightLocals {
+  X: number;
+  OUT: number;
+  SHIFT_ARG: number;
+  DIV_ARG: number;
+  ACC: number;
+  SHIFT: number;
+  DIV: number;
+  S: number;
+  E: number;
+  TMP: number;
+  /** keeps d = x - max */
+  D?: number;
+  /** keeps the s < -708 mask */
+  Z?: number;
+}
+
+/** exp's constants and the splats of max and T, before the loop. */
+function weightSetup(l: WeightLocals, consts: number[][]): number[][] {
+  const code: number[][] = [...consts, op.get(l.SHIFT_ARG), op.f64x2Splat, op.set(l.SHIFT)];
+  code.push(op.get(l.DIV_ARG), op.f64x2Splat, op.set(l.DIV), op.f64x2Const(0), op.set(l.ACC));
+  return code;
+}
+
+/**
+ * One pair: d = x - max, s = d / T, w = exp(s), then 0 where s < -708 (the
+ * clamp inside expCode would give e^-708 there); w stored at OUT and summed.
+ */
+function weightPair(l: WeightLocals, c: ExpConsts): number[][] {
+  const tee = (local: number | undefined) => (local === undefined ? [] : [op.tee(local)]);
+  const code: number[][] = [...loadPair(l.X, l.SHIFT), ...tee(l.D), op.get(l.DIV), op.f64x2Div];
+  code.push(op.tee(l.S), ...expCode(c, l.TMP), op.get(l.S), op.get(c.min), op.f64x2Lt);
+  code.push(...tee(l.Z), op.v128AndNot, op.set(l.E), op.get(l.OUT), op.get(l.E), op.store);
+  code.push(op.get(l.OUT), op.i32Const(16), op.i32Add, op.set(l.OUT));
+  code.push(op.get(l.ACC), op.get(l.E), op.f64x2Add, op.set(l.ACC));
+  return code;
+}
+
 function scaledExps(): WasmFunction {
-  const [X, COUNT, SHIFT_ARG, DIV_ARG, OUT] = [0, 1, 2, 3, 4];
-  const [ACC, SHIFT, DIV, S, E, TMP] = [5, 6, 7, 8, 9, 10];
+  const l = { X: 0, SHIFT_ARG: 2, DIV_ARG: 3, OUT: 4, ACC: 5, SHIFT: 6, DIV: 7, S: 8, E: 9 };
+  const COUNT = 1;
+  const TMP = 10;
   const { c, code: consts } = expConsts(TMP + EXP_TEMPS);
-  const code: number[][] = [...consts, op.get(SHIFT_ARG), op.f64x2Splat, op.set(SHIFT)];
-  code.push(op.get(DIV_ARG), op.f64x2Splat, op.set(DIV), op.f64x2Const(0), op.set(ACC));
-  code.push(...loopHead(COUNT), ...loadPair(X, SHIFT), op.get(DIV), op.f64x2Div, op.tee(S));
-  // exp(s), then 0 where s < -708 (the clamp inside expCode would give e^-708 there)
-  code.push(...expCode(c, TMP), op.get(S), op.get(c.min), op.f64x2Lt, op.v128AndNot);
-  code.push(op.set(E), op.get(OUT), op.get(E), op.store);
-  code.push(op.get(OUT), op.i32Const(16), op.i32Add, op.set(OUT));
-  code.push(op.get(ACC), op.get(E), op.f64x2Add, op.set(ACC), ...loopTail(COUNT));
-  code.push(...laneSum(ACC));
-  const v128Locals = 5 + EXP_TEMPS + EXP_CONSTS;
+  const locals = { ...l, TMP };
+  const code = [...weightSetup(locals, consts), ...loopHead(COUNT), ...weightPair(locals, c)];
+  code.push(...loopTail(COUNT), ...laneSum(l.ACC));
   return {
     name: 'scaledExps',
     params: [I32, I32, F64, F64, I32],
     results: [F64],
-    v128Locals,
+    v128Locals: 5 + EXP_TEMPS + EXP_CONSTS,
     code,
   };
 }
@@ -258,25 +294,16 @@ function scaledExps(): WasmFunction {
  * to the extra slot noBucket.
  */
 function nucleusExps(): WasmFunction {
-  const [X, COUNT, SHIFT_ARG, DIV_ARG, OUT, NEG_PER_NAT, MS, LAST, NONE, B_OUT, MASS] = [
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
-  ];
-  const [ADDR] = [11];
-  const [ACC, SHIFT, DIV, S, E, D, NPN, MSV, LASTV, NONEV, HALF, BV, Q, Z, TMP] = [
-    12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26,
-  ];
+  const [COUNT, NEG_PER_NAT, MS, LAST, NONE, B_OUT, MASS, ADDR] = [1, 5, 6, 7, 8, 9, 10, 11];
+  const [D, NPN, MSV, LASTV, NONEV, HALF, BV, Q, Z, TMP] = [17, 18, 19, 20, 21, 22, 23, 24, 25, 26];
+  const l = { X: 0, SHIFT_ARG: 2, DIV_ARG: 3, OUT: 4, ACC: 12, SHIFT: 13, DIV: 14, S: 15, E: 16 };
+  const locals = { ...l, TMP, D, Z };
   const { c, code: consts } = expConsts(TMP + EXP_TEMPS);
-  const code: number[][] = [...consts, op.get(SHIFT_ARG), op.f64x2Splat, op.set(SHIFT)];
-  code.push(op.get(DIV_ARG), op.f64x2Splat, op.set(DIV), op.f64x2Const(0), op.set(ACC));
+  const code = weightSetup(locals, consts);
   code.push(op.get(NEG_PER_NAT), op.f64x2Splat, op.set(NPN), op.get(MS), op.f64x2Splat);
   code.push(op.set(MSV), op.get(LAST), op.i32x4Splat, op.set(LASTV), op.get(NONE));
   code.push(op.i32x4Splat, op.set(NONEV), op.f64x2Const(0.5), op.set(HALF), ...loopHead(COUNT));
-  // d = x - max, s = d / T, w = exp(s) (0 where s < -708: mask Z)
-  code.push(...loadPair(X, SHIFT), op.tee(D), op.get(DIV), op.f64x2Div, op.tee(S));
-  code.push(...expCode(c, TMP), op.get(S), op.get(c.min), op.f64x2Lt, op.tee(Z));
-  code.push(op.v128AndNot, op.set(E), op.get(OUT), op.get(E), op.store);
-  code.push(op.get(OUT), op.i32Const(16), op.i32Add, op.set(OUT));
-  code.push(op.get(ACC), op.get(E), op.f64x2Add, op.set(ACC));
+  code.push(...weightPair(locals, c));
   // buckets of the two lanes, stored as two int32
   code.push(op.get(B_OUT), op.get(NONEV), op.get(D), op.get(NPN), op.f64x2Mul);
   code.push(op.i32x4TruncSatF64x2Zero, op.get(LASTV), op.i32x4MinS, op.get(Z), op.get(Z));
@@ -284,14 +311,14 @@ function nucleusExps(): WasmFunction {
   code.push(op.v128Bitselect, op.tee(BV), op.store64Lane0);
   code.push(op.get(B_OUT), op.i32Const(8), op.i32Add, op.set(B_OUT));
   // q = floor(w * massScale + 1/2); mass[b] += q per lane
-  code.push(op.get(E), op.get(MSV), op.f64x2Mul, op.get(HALF), op.f64x2Add, op.f64x2Floor);
+  code.push(op.get(l.E), op.get(MSV), op.f64x2Mul, op.get(HALF), op.f64x2Add, op.f64x2Floor);
   code.push(op.set(Q));
   for (const lane of [0, 1]) {
     code.push(op.get(MASS), op.get(BV), op.i32x4Lane(lane), op.i32Const(3), op.i32Shl);
     code.push(op.i32Add, op.tee(ADDR), op.get(ADDR), op.f64Load, op.get(Q));
     code.push(op.f64x2Lane(lane), op.f64Add, op.f64Store);
   }
-  code.push(...loopTail(COUNT), ...laneSum(ACC));
+  code.push(...loopTail(COUNT), ...laneSum(l.ACC));
   return {
     name: 'nucleusExps',
     params: [I32, I32, F64, F64, I32, F64, F64, I32, I32, I32, I32],

@@ -159,7 +159,7 @@ for (const fx of adapterFixtures()) {
 }
 
 describe('adapter fixtures', () => {
-  it('are present (lora/ copied from ../shared/fixtures)', () => {
+  it('are present in the repository (fixtures/lora, provenance in fixtures/FIXTURES.md)', () => {
     expect(adapterFixtures().length).toBeGreaterThanOrEqual(2);
   });
 });

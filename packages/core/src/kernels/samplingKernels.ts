@@ -19,6 +19,7 @@ import {
   type ExpConsts,
   expCode,
   expConsts,
+  f32x4Fold,
   laneSum,
   loadPair,
   loopHead,
@@ -180,16 +181,8 @@ function maxTail(x: Float32Array, from: number, n: number, m: number): number {
   return m;
 }
 
-/** The row maximum in f32x4 lanes; f32x4.max (unlike pmax) gives NaN when either input is NaN. */
-function maxOrNaN(): WasmFunction {
-  const [X, COUNT, ACC] = [0, 1, 2];
-  const code: number[][] = [op.f32x4Const(Number.NEGATIVE_INFINITY), op.set(ACC)];
-  code.push(...loopHead(COUNT), op.get(ACC), op.get(X), op.load, op.f32x4Max, op.set(ACC));
-  code.push(op.get(X), op.i32Const(16), op.i32Add, op.set(X), ...loopTail(COUNT));
-  code.push(op.get(ACC), op.f32x4Lane(0), op.get(ACC), op.f32x4Lane(1), op.f32Max);
-  code.push(op.get(ACC), op.f32x4Lane(2), op.f32Max, op.get(ACC), op.f32x4Lane(3), op.f32Max);
-  return { name: 'maxOrNaN', params: [I32, I32], results: [F32], v128Locals: 1, code };
-}
+/** The row maximum; f32x4.max (unlike pmax) gives NaN when either input is NaN. */
+const maxOrNaN = () => f32x4Fold('maxOrNaN', op.f32x4Max, op.f32Max, Number.NEGATIVE_INFINITY);
 
 function minAboveTail(x: Float32Array, from: number, n: number, m: number): number {
   for (let i = from; i < n; i++) {

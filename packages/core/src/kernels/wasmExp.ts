@@ -1,8 +1,8 @@
 // The pieces the float64 exp kernels share (wasmKernels.ts, samplingKernels.ts):
 // exp on f64x2 (range reduction by ln 2, a degree-13 polynomial, scaling by
 // 2^k through the exponent bits; within ~1 ulp of Math.exp) and the counted
-// loop / pair-load / lane-sum idioms around it.
-import { op } from './wasmAsm.js';
+// loop / pair-load / lane-sum idioms around it, and the f32x4 row folds.
+import { F32, I32, op, type WasmFunction } from './wasmAsm.js';
 
 const LN2_HI = 0.6931471803691238; // fdlibm: k * LN2_HI is exact for |k| < 2^11
 const LN2_LO = 1.9082149292705877e-10;
@@ -130,3 +130,23 @@ export const laneSum = (ACC: number) => [
   op.f64x2Lane(1),
   op.f64Add,
 ];
+
+/**
+ * A reduction of 4 * groups float32 values at X (the function's first param;
+ * the second is the group count): acc = fold(acc, x) four lanes at a time
+ * from `init`, then the four lanes by `combine`.
+ */
+export function f32x4Fold(
+  name: string,
+  fold: number[],
+  combine: number[],
+  init: number,
+): WasmFunction {
+  const [X, COUNT, ACC] = [0, 1, 2];
+  const code: number[][] = [op.f32x4Const(init), op.set(ACC)];
+  code.push(...loopHead(COUNT), op.get(ACC), op.get(X), op.load, fold, op.set(ACC));
+  code.push(op.get(X), op.i32Const(16), op.i32Add, op.set(X), ...loopTail(COUNT));
+  code.push(op.get(ACC), op.f32x4Lane(0), op.get(ACC), op.f32x4Lane(1), combine);
+  code.push(op.get(ACC), op.f32x4Lane(2), combine, op.get(ACC), op.f32x4Lane(3), combine);
+  return { name, params: [I32, I32], results: [F32], v128Locals: 1, code };
+}

@@ -24,6 +24,7 @@ import {
   EXP_TEMPS,
   expCode,
   expConsts,
+  f32x4Fold,
   laneSum,
   loadPair,
   loopHead,
@@ -144,16 +145,8 @@ function gradRow(): WasmFunction {
   return { name: 'gradRow', params: [I32, I32, F64, F64, I32], results: [], v128Locals, code };
 }
 
-function maxF32(): WasmFunction {
-  const [X, COUNT, ACC] = [0, 1, 2];
-  // pmax(acc, x) = acc < x ? x : acc: a NaN never wins, as in the JS loop `if (x > m) m = x`
-  const code: number[][] = [op.f32x4Const(Number.NEGATIVE_INFINITY), op.set(ACC)];
-  code.push(...loopHead(COUNT), op.get(ACC), op.get(X), op.load, op.f32x4Pmax, op.set(ACC));
-  code.push(op.get(X), op.i32Const(16), op.i32Add, op.set(X), ...loopTail(COUNT));
-  code.push(op.get(ACC), op.f32x4Lane(0), op.get(ACC), op.f32x4Lane(1), op.f32Max);
-  code.push(op.get(ACC), op.f32x4Lane(2), op.f32Max, op.get(ACC), op.f32x4Lane(3), op.f32Max);
-  return { name: 'maxF32', params: [I32, I32], results: [F32], v128Locals: 1, code };
-}
+/** pmax(acc, x) = acc < x ? x : acc: a NaN never wins, as in the JS loop `if (x > m) m = x`. */
+const maxF32 = () => f32x4Fold('maxF32', op.f32x4Pmax, op.f32Max, Number.NEGATIVE_INFINITY);
 
 function scaleToF32(): WasmFunction {
   const [E, COUNT, SCALE_ARG, OUT, SCALE] = [0, 1, 2, 3, 4];
